@@ -1,0 +1,84 @@
+"""Composite functions and losses, built from the op table (cross-entropy is fused for stability)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from .autograd import ShapeError
+from .tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _as_tensor(x, like: Tensor) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    array = np.asarray(x)
+    return Tensor(array.astype(like.dtype) if array.dtype.kind == "f" else array)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum exp(x) along axis, computed stably. Shapes: any -> same."""
+    return x.softmax(axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along axis, computed stably. Shapes: any -> same."""
+    return x.log_softmax(axis)
+
+
+def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy with the class axis last: -log softmax(logits)[target].
+
+    Shapes: logits (..., C), integer target (...) -> () or (...) with reduction="none".
+    """
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, "
+                         f"got {reduction!r}")
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: target must hold integer class indices, "
+                        f"got dtype {target.dtype}")
+    if logits.ndim < 1 or target.shape != logits.shape[:-1]:
+        raise ShapeError(f"cross_entropy: logits {logits.shape} need target of shape "
+                         f"{logits.shape[:-1]} (logits (..., C), target (...)), got {target.shape}")
+    n_classes = logits.shape[-1]
+    if target.size and (target.data.min() < 0 or target.data.max() >= n_classes):
+        bad = target.data[(target.data < 0) | (target.data >= n_classes)].flat[0]
+        raise ValueError(f"cross_entropy: target value {bad} is outside [0, {n_classes}) "
+                         f"for logits with C={n_classes}")
+    return ops.CrossEntropy.apply(logits, target, reduction=reduction)
+
+
+def mse_loss(pred: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error (pred - target)^2. Shapes: pred and target equal."""
+    target = _as_tensor(target, pred)
+    if pred.shape != target.shape:
+        raise ShapeError(f"mse_loss: pred {pred.shape} and target {target.shape} must have the "
+                         f"same shape")
+    diff = pred - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:
+    """-[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] = softplus(x) - x y, stably.
+
+    Shapes: logits and target equal.
+    """
+    target = _as_tensor(target, logits)
+    if logits.shape != target.shape:
+        raise ShapeError(f"binary_cross_entropy_with_logits: logits {logits.shape} and target "
+                         f"{target.shape} must have the same shape")
+    return _reduce(logits.softplus() - logits * target, reduction,
+                   "binary_cross_entropy_with_logits")

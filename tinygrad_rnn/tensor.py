@@ -1,0 +1,422 @@
+"""Tensor: a numpy array with a recorded node, and the functions that join several tensors."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import autograd, ops
+from .autograd import STATE, ShapeError, next_id
+
+_SCALARS = (bool, int, float, np.generic)
+
+
+class _HookHandle:
+    """Returned by `register_hook`; `.remove()` takes the hook off again."""
+
+    def __init__(self, hooks: list, fn: Callable):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+class Tensor:
+    """An n-dimensional array that records how it was made, for reverse-mode autodiff.
+
+    Shapes: any; sequences are time-major (T, B, D).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "parents", "id", "scope", "step",
+                 "_ctx", "_hooks", "_retain", "__weakref__")
+    __array_ufunc__ = None  # numpy hands `ndarray op Tensor` to the Tensor's reflected operator
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if dtype is not None:
+            array = np.asarray(data, dtype=dtype)
+        elif type(data) is np.ndarray:
+            array = data
+        else:
+            array = np.asarray(data)
+            if array.dtype == np.float64 and not isinstance(data, np.generic):
+                array = array.astype(np.float32)  # Python floats and float lists -> float32
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor: data must be numeric, got dtype {array.dtype}")
+        if requires_grad and array.dtype.kind != "f":
+            raise TypeError(f"Tensor: only floating-point tensors can require grad; "
+                            f"this one has dtype {array.dtype} (targets and indices stay integer)")
+        self.data = array
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self.parents = ()
+        self.id = next_id()
+        self.scope = STATE.scope
+        self.step = STATE.step
+        self._ctx = None
+        self._hooks = None
+        self._retain = False
+
+    # ------------------------------------------------------------------ introspection (the record)
+
+    @property
+    def op(self) -> str | None:
+        """Lowercase name of the primitive that made this tensor; None for a leaf."""
+        return None if self._ctx is None else self._ctx.name
+
+    @property
+    def op_args(self) -> dict:
+        """The op's settings, e.g. {"axis": 1}; empty when it has none."""
+        return {} if self._ctx is None else dict(self._ctx.args)
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.parents
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, threshold=20, separator=", ")
+        extra = f", op={self.op}" if self._ctx is not None else ""
+        extra += ", requires_grad=True" if self.requires_grad else ""
+        extra += f", name={self.name!r}" if self.name else ""
+        return f"Tensor({body}, dtype={self.data.dtype}{extra})"
+
+    def __len__(self) -> int:
+        if not self.data.ndim:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.data.shape} is "
+                             f"ambiguous; use .all() on .numpy() or compare one element")
+        return bool(self.data)
+
+    __hash__ = object.__hash__
+
+    # ----------------------------------------------------------------------------- autograd
+
+    def backward(self, grad=None, retain_graph: bool = False,
+                 on_grad: Callable | None = None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's .grad (grad= for a non-scalar)."""
+        autograd.backward(self, grad, retain_graph, on_grad)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf's .grad after backward (leaves always keep theirs)."""
+        self._retain = True
+
+    def register_hook(self, fn: Callable) -> _HookHandle:
+        """Call fn(grad) once with this tensor's total gradient; a returned array replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so no "
+                               "gradient will ever reach the hook")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(fn)
+        return _HookHandle(self._hooks, fn)
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this data, cut from the graph (requires_grad False)."""
+        return Tensor(self.data, name=self.name)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def named(self, name: str) -> Tensor:
+        """Set .name and return self: `h = cell(x, h).named(f"h[{t}]")`."""
+        self.name = name
+        return self
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element tensor has an item, "
+                             f"this one has shape {self.data.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data array itself (no copy)."""
+        return self.data
+
+    # ----------------------------------------------------------------------------- operators
+
+    def __add__(self, other):
+        return ops.Add.apply(self, other)
+
+    def __radd__(self, other):
+        return ops.Add.apply(other, self)
+
+    def __sub__(self, other):
+        return ops.Sub.apply(self, other)
+
+    def __rsub__(self, other):
+        return ops.Sub.apply(other, self)
+
+    def __mul__(self, other):
+        return ops.Mul.apply(self, other)
+
+    def __rmul__(self, other):
+        return ops.Mul.apply(other, self)
+
+    def __truediv__(self, other):
+        return ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.Div.apply(other, self)
+
+    def __pow__(self, other):
+        return ops.Pow.apply(self, other)
+
+    def __rpow__(self, other):
+        return ops.Pow.apply(other, self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __matmul__(self, other):
+        return ops.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.MatMul.apply(other, self)
+
+    def __eq__(self, other):
+        return ops.Eq.apply(self, other)
+
+    def __ne__(self, other):
+        return ops.Ne.apply(self, other)
+
+    def __lt__(self, other):
+        return ops.Lt.apply(self, other)
+
+    def __le__(self, other):
+        return ops.Le.apply(self, other)
+
+    def __gt__(self, other):
+        return ops.Gt.apply(self, other)
+
+    def __ge__(self, other):
+        return ops.Ge.apply(self, other)
+
+    def __getitem__(self, index):
+        return ops.GetItem.apply(self, index=_normalize_index(index, self.data.shape))
+
+    # ---------------------------------------------------------------------- elementwise methods
+
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def relu(self):
+        return ops.ReLU.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def softplus(self):
+        return ops.Softplus.apply(self)
+
+    # ------------------------------------------------------------------------------ reductions
+
+    def sum(self, axis=None, keepdims: bool = False):
+        return ops.Sum.apply(self, **_reduce_args(axis, keepdims))
+
+    def mean(self, axis=None, keepdims: bool = False):
+        return ops.Mean.apply(self, **_reduce_args(axis, keepdims))
+
+    def max(self, axis=None, keepdims: bool = False):
+        return ops.Max.apply(self, **_reduce_args(axis, keepdims))
+
+    def softmax(self, axis: int = -1):
+        return ops.Softmax.apply(self, axis=_check_axis(axis, self.data.ndim, "softmax"))
+
+    def log_softmax(self, axis: int = -1):
+        return ops.LogSoftmax.apply(self, axis=_check_axis(axis, self.data.ndim, "log_softmax"))
+
+    # ------------------------------------------------------------------------------------ shape
+
+    def reshape(self, *shape):
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) \
+            else shape
+        return ops.Reshape.apply(self, shape=tuple(int(n) for n in shape))
+
+    def transpose(self, *axes):
+        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        if not axes:
+            return ops.Transpose.apply(self, axes=None)
+        if sorted(int(a) % max(self.data.ndim, 1) for a in axes) != list(range(self.data.ndim)):
+            raise ShapeError(f"transpose: axes {axes} are not a permutation of the "
+                             f"{self.data.ndim} axes of shape {self.data.shape}")
+        return ops.Transpose.apply(self, axes=tuple(int(a) % self.data.ndim for a in axes))
+
+    def swapaxes(self, a: int, b: int):
+        ndim = self.data.ndim
+        if not (-ndim <= a < ndim and -ndim <= b < ndim):
+            raise ShapeError(f"swapaxes: axes ({a}, {b}) out of range for shape {self.data.shape}")
+        perm = list(range(ndim))
+        perm[a], perm[b] = perm[b], perm[a]
+        return ops.Transpose.apply(self, axes=tuple(perm))
+
+    @property
+    def T(self):
+        return ops.Transpose.apply(self, axes=None)
+
+
+# --------------------------------------------------------------------------------- the record
+
+
+def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
+    """Run op `cls` on inputs (Tensors, or constants made into leaves) and record the result."""
+    ctx = cls(**args) if args else cls()
+    ref = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            ref = x
+            break
+    parents = tuple(x if isinstance(x, Tensor) else _constant(x, ref) for x in inputs)
+    try:
+        out = ctx.forward(*[p.data for p in parents])
+    except ShapeError:
+        raise
+    except IndexError as error:
+        raise IndexError(f"{cls.name}: {error} (input shape {parents[0].data.shape}, "
+                         f"index {args.get('index')!r})") from None
+    except ValueError as error:
+        shapes = " and ".join(str(p.data.shape) for p in parents)
+        raise ShapeError(f"{cls.name}: shapes {shapes} are incompatible: {error}") from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    node = Tensor.__new__(Tensor)
+    node.data = out
+    node.grad = None
+    node.name = None
+    node.id = next_id()
+    node.scope = STATE.scope
+    node.step = STATE.step
+    node._hooks = None
+    node._retain = False
+    if STATE.grad_enabled:
+        node.parents = parents
+        node._ctx = ctx
+        requires_grad = False
+        for p in parents:
+            if p.requires_grad:
+                requires_grad = out.dtype.kind == "f"
+                ctx.needs = tuple(q.requires_grad for q in parents)
+                break
+        node.requires_grad = requires_grad
+    else:
+        node.parents = ()
+        node._ctx = None
+        node.requires_grad = False
+    if STATE.anomaly:
+        autograd.check_finite(node, out, "forward result")
+    return node
+
+
+def _constant(value, ref: Tensor | None) -> Tensor:
+    """A Python/numpy value mixed into an op, as a leaf. A scalar takes the tensor's float dtype."""
+    if isinstance(value, _SCALARS) and not isinstance(value, bool) and ref is not None \
+            and ref.data.dtype.kind == "f":
+        return Tensor(np.asarray(value, dtype=ref.data.dtype))
+    return Tensor(value)
+
+
+def _reduce_args(axis, keepdims: bool) -> dict:
+    args = {}
+    if axis is not None:
+        args["axis"] = axis if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if keepdims:
+        args["keepdims"] = True
+    return args
+
+
+def _check_axis(axis: int, ndim: int, op: str) -> int:
+    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+        raise ShapeError(f"{op}: axis {axis!r} is out of range for a tensor with {ndim} dims")
+    return int(axis)
+
+
+def _normalize_index(index, shape: tuple):
+    """Tensors and lists inside an index become integer arrays; everything else stays numpy's."""
+    items = index if type(index) is tuple else (index,)
+    out = []
+    for item in items:
+        if isinstance(item, Tensor):
+            item = item.data
+        elif isinstance(item, list):
+            item = np.asarray(item)
+        if isinstance(item, np.ndarray) and item.dtype.kind not in "iub":
+            raise IndexError(f"getitem: index arrays must be integer or bool, got dtype "
+                             f"{item.dtype} (indexing a tensor of shape {shape})")
+        out.append(item)
+    return tuple(out) if type(index) is tuple else out[0]
+
+
+# ------------------------------------------------------------------------ joining and choosing
+
+
+def _as_tensors(tensors: Sequence, op: str) -> list:
+    if isinstance(tensors, Tensor) or not len(tensors):
+        raise ValueError(f"{op}: expected a non-empty list of tensors")
+    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+
+
+def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (numpy's concatenate)."""
+    tensors = _as_tensors(tensors, "cat")
+    return ops.Cat.apply(*tensors, axis=_check_axis(axis, tensors[0].ndim, "cat"))
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Stack equally shaped tensors along a new axis."""
+    tensors = _as_tensors(tensors, "stack")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ShapeError(f"stack: all tensors need the same shape, got "
+                         f"{', '.join(str(t.shape) for t in tensors)}")
+    return ops.Stack.apply(*tensors, axis=_check_axis(axis, tensors[0].ndim + 1, "stack"))
+
+
+def where(cond, a, b) -> Tensor:
+    """a where cond is true, else b (broadcasting all three)."""
+    if not isinstance(a, Tensor) and isinstance(b, Tensor):
+        a = _constant(a, b)
+    return ops.Where.apply(cond, a, b)
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise maximum; a tie splits the gradient evenly."""
+    return ops.Maximum.apply(a, b)
