@@ -116,7 +116,8 @@ class SliceGrad:
         if self.advanced:
             np.add.at(buffer, self.index, self.grad)
         else:
-            buffer[self.index] += self.grad
+            view = buffer[self.index]  # basic indexing gives a view: add in place, no write-back
+            view += self.grad
 
     def dense(self, dtype) -> np.ndarray:
         buffer = np.zeros(self.shape, dtype=dtype)
@@ -176,6 +177,15 @@ _FREED_HINT = ("backward: trying to backward through a part of the graph a secon
                "first backward().")
 
 
+def _check_contributions(node, contributions) -> None:
+    """Under detect_anomaly: name the op whose backward produced a NaN or inf."""
+    for k, contribution in enumerate(contributions):
+        if type(contribution) is SliceGrad:
+            contribution = contribution.grad
+        if contribution is not None:
+            check_finite(node, np.asarray(contribution), f"the backward (gradient for input {k})")
+
+
 def backward(root, grad=None, retain_graph: bool = False,
              on_grad: Callable | None = None) -> None:
     """Reverse-mode sweep from `root`: accumulate gradients into leaves and retained nodes."""
@@ -195,6 +205,8 @@ def backward(root, grad=None, retain_graph: bool = False,
     grads = {root.id: grad}
     owned: dict = {}
     anomaly = STATE.anomaly
+    if anomaly:
+        check_finite(root, grad, "gradient passed to backward()")
     for node in _graph_order(root):
         g = grads.pop(node.id, None)
         if g is None:
@@ -204,8 +216,12 @@ def backward(root, grad=None, retain_graph: bool = False,
                 replaced = hook(g)
                 if replaced is not None:
                     g = np.asarray(replaced, dtype=node.data.dtype)
-        if anomaly:
-            check_finite(node, g, "gradient")
+                    if anomaly:
+                        check_finite(node, g, "gradient a hook returned")
+                    if g.shape != node.data.shape:
+                        raise ShapeError(f"backward: a hook on {where_is(node)} returned a "
+                                         f"gradient of shape {g.shape} for a tensor of shape "
+                                         f"{node.data.shape}")
         if on_grad is not None:
             on_grad(node, g)
         ctx = node._ctx
@@ -219,8 +235,16 @@ def backward(root, grad=None, retain_graph: bool = False,
             raise RuntimeError(_FREED_HINT.format(where=where_is(node)))
         contributions = ctx.backward(g)
         name = ctx.name
+        if anomaly:
+            _check_contributions(node, contributions)
         for parent, contribution in zip(node.parents, contributions):
-            if contribution is not None and parent.requires_grad:
+            if contribution is None or not parent.requires_grad:
+                continue
+            data = parent.data
+            if parent.id not in grads and type(contribution) is np.ndarray \
+                    and contribution.shape == data.shape and contribution.dtype == data.dtype:
+                grads[parent.id] = contribution  # the first to arrive: nothing to add it to
+            else:
                 _accumulate(grads, owned, parent, contribution, name)
         if not retain_graph:
             ctx.release()

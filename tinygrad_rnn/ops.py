@@ -83,9 +83,7 @@ class Op:
     @classmethod
     def apply(cls, *inputs, **args):
         """Run the op on Tensors (or constants) and record the result's node."""
-        from .tensor import apply_op  # late import: Tensor builds on this table
-
-        return apply_op(cls, inputs, args)
+        return _tensor.apply_op(cls, inputs, args)
 
     def forward(self, *arrays):
         raise NotImplementedError
@@ -162,10 +160,15 @@ class Pow(Op):
         x, y = self.x, self.y
         gx = gy = None
         if self.needs[0]:
-            gx = unbroadcast(grad * y * x ** (y - 1), x.shape)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                local = y * x ** (y - 1)
+            # x ** 0 is constant: a zero gradient even at x = 0 (where 0 * inf would give nan)
+            gx = unbroadcast(grad * np.where(y == 0, 0, local), x.shape)
         if self.needs[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_x = np.where(x > 0, np.log(np.where(x > 0, x, 1)), np.nan)
+            # 0 ** y is flat in y for y >= 0: a zero gradient there, as PyTorch gives, not nan
+            log_x = np.where((x == 0) & (y >= 0), 0.0, log_x)
             gy = unbroadcast(grad * self.out * log_x, y.shape)
         return gx, gy
 
@@ -211,6 +214,10 @@ class MatMul(Op):
             raise ShapeError(f"matmul: inner dimensions differ, {x.shape} @ {y.shape} "
                              f"needs x.shape[-1] == y.shape[-2]")
         self.x, self.y = x, y
+        if x.ndim > 2 and y.ndim == 2:
+            # (..., K) @ (K, N): one matmul over the leading axes folded into rows is ~2x
+            # faster than numpy's loop over them (an output head over all steps at once)
+            return (x.reshape(-1, x.shape[-1]) @ y).reshape(x.shape[:-1] + y.shape[1:])
         return x @ y
 
     def backward(self, grad):
@@ -219,14 +226,20 @@ class MatMul(Op):
             gx = grad @ y.T if self.needs[0] else None
             gy = x.T @ grad if self.needs[1] else None
             return gx, gy
+        if x.ndim > 2 and y.ndim == 2:
+            # the same folding: y's gradient sums x^T g over every leading index at once
+            gx = grad @ y.T if self.needs[0] else None
+            gy = x.reshape(-1, x.shape[-1]).T @ grad.reshape(-1, grad.shape[-1]) \
+                if self.needs[1] else None
+            return gx, gy
         # promote 1-D operands as numpy does, then undo the promotion on the way back
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
         g2 = grad
+        if y.ndim == 1:  # first, so that 1-D @ 1-D's 0-d gradient becomes (1, 1)
+            g2 = np.expand_dims(g2, -1)
         if x.ndim == 1:
             g2 = np.expand_dims(g2, -2)
-        if y.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
         gx = gy = None
         if self.needs[0]:
             gx = g2 @ np.swapaxes(y2, -1, -2)
@@ -288,11 +301,13 @@ class Tanh(Op):
 
 
 class Sigmoid(Op):
-    """out = 1 / (1 + e^-x), computed without overflow; d/dx = out (1 - out)."""
+    """out = 1 / (1 + e^-x); d/dx = out (1 - out)."""
 
     def forward(self, x):
-        e = np.exp(-np.abs(x))
-        self.out = np.where(x >= 0, 1, e) / (1 + e)
+        # for very negative x, e^-x overflows to inf and 1 / (1 + inf) = 0 is the right limit;
+        # this is half the work of a branch on the sign (measured in bench/)
+        with np.errstate(over="ignore"):
+            self.out = 1 / (1 + np.exp(-x))
         return self.out
 
     def backward(self, grad):
@@ -432,8 +447,10 @@ class GetItem(Op):
     def forward(self, x):
         self.x_shape = x.shape
         index = self.args["index"]
-        items = index if type(index) is tuple else (index,)
-        self.advanced = any(type(item) is np.ndarray for item in items)
+        if type(index) is tuple:
+            self.advanced = any([type(item) is np.ndarray for item in index])
+        else:
+            self.advanced = type(index) is np.ndarray
         return x[index]
 
     def backward(self, grad):
@@ -570,3 +587,7 @@ class Ge(_Compare):
 
 
 del OPS["_compare"]
+
+# Late import, at the bottom: Tensor builds on this table, and Op.apply records through
+# tensor.apply_op. A module attribute costs nothing per call, unlike an import inside apply.
+from . import tensor as _tensor  # noqa: E402

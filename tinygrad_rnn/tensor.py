@@ -220,7 +220,9 @@ class Tensor:
         return ops.Ge.apply(self, other)
 
     def __getitem__(self, index):
-        return ops.GetItem.apply(self, index=_normalize_index(index, self.data.shape))
+        if type(index) is not int:  # x[t] in a recurrence needs no normalising
+            index = _normalize_index(index, self.data.shape)
+        return ops.GetItem.apply(self, index=index)
 
     # ---------------------------------------------------------------------- elementwise methods
 
@@ -276,7 +278,9 @@ class Tensor:
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
         if not axes:
             return ops.Transpose.apply(self, axes=None)
-        if sorted(int(a) % max(self.data.ndim, 1) for a in axes) != list(range(self.data.ndim)):
+        ndim = self.data.ndim
+        if any(not -ndim <= int(a) < ndim for a in axes) \
+                or sorted(int(a) % max(ndim, 1) for a in axes) != list(range(ndim)):
             raise ShapeError(f"transpose: axes {axes} are not a permutation of the "
                              f"{self.data.ndim} axes of shape {self.data.shape}")
         return ops.Transpose.apply(self, axes=tuple(int(a) % self.data.ndim for a in axes))
@@ -299,15 +303,26 @@ class Tensor:
 
 def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
     """Run op `cls` on inputs (Tensors, or constants made into leaves) and record the result."""
+    # Every op of every model passes through here, so this function sets the engine's per-op
+    # cost: one and two Tensor inputs (nearly all ops) take a short path without loops.
     ctx = cls(**args) if args else cls()
-    ref = None
-    for x in inputs:
-        if isinstance(x, Tensor):
-            ref = x
-            break
-    parents = tuple(x if isinstance(x, Tensor) else _constant(x, ref) for x in inputs)
+    n = len(inputs)
+    if n == 1 and isinstance(inputs[0], Tensor):
+        parents = inputs
+        x = inputs[0]
+        needs = (x.requires_grad,)
+        arrays = (x.data,)
+    elif n == 2 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor):
+        parents = inputs
+        x, y = inputs
+        needs = (x.requires_grad, y.requires_grad)
+        arrays = (x.data, y.data)
+    else:
+        parents = _as_parents(inputs)
+        needs = tuple([p.requires_grad for p in parents])
+        arrays = [p.data for p in parents]
     try:
-        out = ctx.forward(*[p.data for p in parents])
+        out = ctx.forward(*arrays)
     except ShapeError:
         raise
     except IndexError as error:
@@ -330,13 +345,8 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
     if STATE.grad_enabled:
         node.parents = parents
         node._ctx = ctx
-        requires_grad = False
-        for p in parents:
-            if p.requires_grad:
-                requires_grad = out.dtype.kind == "f"
-                ctx.needs = tuple(q.requires_grad for q in parents)
-                break
-        node.requires_grad = requires_grad
+        ctx.needs = needs
+        node.requires_grad = True in needs and out.dtype.kind == "f"
     else:
         node.parents = ()
         node._ctx = None
@@ -344,6 +354,16 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
     if STATE.anomaly:
         autograd.check_finite(node, out, "forward result")
     return node
+
+
+def _as_parents(inputs: tuple) -> tuple:
+    """Inputs as Tensors: constants become leaves, a scalar taking a tensor input's float dtype."""
+    ref = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            ref = x
+            break
+    return tuple([x if isinstance(x, Tensor) else _constant(x, ref) for x in inputs])
 
 
 def _constant(value, ref: Tensor | None) -> Tensor:
@@ -357,7 +377,13 @@ def _constant(value, ref: Tensor | None) -> Tensor:
 def _reduce_args(axis, keepdims: bool) -> dict:
     args = {}
     if axis is not None:
-        args["axis"] = axis if isinstance(axis, (int, np.integer)) else tuple(axis)
+        if isinstance(axis, (int, np.integer)):
+            args["axis"] = int(axis)
+        elif isinstance(axis, (tuple, list)) and all(isinstance(a, (int, np.integer))
+                                                     for a in axis):
+            args["axis"] = tuple(int(a) for a in axis)
+        else:
+            raise TypeError(f"axis must be an int, a tuple of ints or None, got {axis!r}")
     if keepdims:
         args["keepdims"] = True
     return args
@@ -414,6 +440,8 @@ def where(cond, a, b) -> Tensor:
     """a where cond is true, else b (broadcasting all three)."""
     if not isinstance(a, Tensor) and isinstance(b, Tensor):
         a = _constant(a, b)
+    if not isinstance(b, Tensor) and isinstance(a, Tensor):
+        b = _constant(b, a)  # a scalar branch takes a's dtype, not the boolean cond's
     return ops.Where.apply(cond, a, b)
 
 
