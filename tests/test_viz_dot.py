@@ -1,0 +1,211 @@
+"""viz.draw: golden DOT files with structural checks, folding, elision, gradients, escaping."""
+
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+from tinygrad_rnn import Tensor, scope, stack
+from viz import draw
+
+from test_viz_graph import user_rnn
+
+GOLDEN = pathlib.Path(__file__).parent / "golden"
+NODE = re.compile(r"^\s*(n\d+) \[(.*)\]$", re.M)
+EDGE = re.compile(r"^\s*(n\d+) -> (n\d+)", re.M)
+
+
+def check_golden(name: str, source: str, update: bool) -> None:
+    path = GOLDEN / name
+    if update:
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(source, encoding="utf-8")
+        return
+    assert path.exists(), f"{path} is missing; run pytest --update-golden"
+    assert source == path.read_text(encoding="utf-8"), \
+        f"{name} differs from the golden file; if the change is intended, pytest --update-golden"
+
+
+def kinds(source: str) -> dict:
+    """Drawn node counts by class (legend nodes excluded: their ids are not n<k>)."""
+    out: dict = {}
+    for _, attrs in NODE.findall(source):
+        kind = re.search(r"class=(\w+)", attrs).group(1)
+        out[kind] = out.get(kind, 0) + 1
+    return out
+
+
+def step_counts_hidden(source: str) -> str:
+    """The folded DOT with every step-count label replaced by a placeholder."""
+    source = re.sub(r"\d+ (step pair|step)s?\b", "N steps", source)
+    source = re.sub(r"t = [^\\\"]*", "t = …", source)
+    return source
+
+
+def test_unrolled_golden(update_golden):
+    source = draw(user_rnn(3)).source
+    check_golden("user_rnn_unrolled.dot", source, update_golden)
+    assert kinds(source) == {"param": 2, "input": 2, "op": 7 * 3 + 1, "tensor": 3, "loss": 1}
+    # per step: x, h[t-1], W, U and 7 in-step edges (h * h is one edge); 2 loss adds x 2 inputs
+    assert len(EDGE.findall(source)) == 11 * 3 + 2 * 2
+    for t in (1, 2, 3):
+        assert f'label="t = {t}"' in source
+    assert source.count('label="W\\n(3, 3)"') == 1  # a parameter is drawn once
+    assert 'label="h[2]\\ntanh · (1, 3)"' in source
+    assert "cluster_legend" in source
+
+
+def test_folded_golden(update_golden):
+    source = draw(user_rnn(3), view="folded").source
+    check_golden("user_rnn_folded.dot", source, update_golden)
+    assert kinds(source) == {"param": 2, "input": 2, "op": 7, "tensor": 1, "loss": 1,
+                             "delay": 3}
+    delays = re.findall(r'xlabel="(delay -?\d+\\n\d+ steps?)"', source)
+    assert sorted(delays) == ["delay 1\\n1 step", "delay 1\\n1 step", "delay 1\\n2 steps"]
+    assert 'label="h[t]\\ntanh · (1, 3)"' in source
+    assert "t = 2–3" in source  # the loss add exists from step 2 on
+    assert 'label="x\\n(T, 1, 2)"' in source
+
+
+def test_elided_golden(update_golden):
+    source = draw(user_rnn(10), max_steps=4).source
+    check_golden("user_rnn_elided.dot", source, update_golden)
+    counts = kinds(source)
+    assert counts["elided"] == 1 and counts["tensor"] == 4
+    assert "… 6 steps …\\n(t = 3–8)" in source
+    assert [f'label="t = {t}"' in source for t in range(1, 11)] == \
+        [True, True] + [False] * 6 + [True, True]
+
+
+def test_grads_golden(update_golden):
+    source = draw(user_rnn(3), grads=True).source
+    check_golden("user_rnn_grads.dot", source, update_golden)
+    nodes = NODE.findall(source)
+    grad_nodes = [a for _, a in nodes if "|∇|" in a]
+    # everything that requires grad: W, U, 6 ops a step (not x's getitem), the add, h[t], loss
+    assert len(grad_nodes) == 2 + 6 * 3 + 1 + 3 + 1
+    assert all("penwidth" in a for a in grad_nodes)
+    assert source.count("|∇| ") >= len(grad_nodes) + 5  # plus the legend's five stops
+    assert "no gradient" in source
+
+
+def test_values_records():
+    source = draw(user_rnn(2), grads=True, values=True).source
+    assert "shape=record" in source and "data [" in source and "grad [" in source
+    assert "\\|grad\\| " in source  # (3, 3) W is past the record's value limit: its norm instead
+
+
+def folded_pair(build):
+    return (step_counts_hidden(draw(build(3), view="folded").source),
+            step_counts_hidden(draw(build(30), view="folded").source))
+
+
+def test_folded_user_model_does_not_grow_with_T():
+    small, big = folded_pair(user_rnn)
+    assert small == big
+
+
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru"])
+def test_folded_catalog_does_not_grow_with_T(arch):
+    models = pytest.importorskip("tinygrad_rnn.models")
+    small, big = folded_pair(lambda T: models.build_graph(arch, steps=T).loss)
+    assert small == big
+    assert "class=delay" in small
+
+
+def test_same_program_same_dot():
+    first = draw(user_rnn(3), view="folded").source
+    Tensor(np.ones(3)) * 2  # more records in between shift every engine id
+    assert draw(user_rnn(3), view="folded").source == first
+    assert draw(user_rnn(3)).source == draw(user_rnn(3)).source
+
+
+def two_scopes(T: int) -> Tensor:
+    """An encoder, a backward-running scope (delay -1) and a decoder reading the encoder."""
+    w = Tensor(np.full(2, 0.5), requires_grad=True, name="w")
+    h = Tensor(np.ones(2), name="h[0]")
+    enc = []
+    for t in range(1, T + 1):
+        with scope("enc", step=t):
+            h = (h * w).tanh().named(f"h[{t}]")
+            enc.append(h)
+    back = [None] * (T + 2)
+    back[T + 1] = Tensor(np.ones(2), name="g[end]")
+    for t in range(T, 0, -1):
+        with scope("bwd", step=t):
+            back[t] = (back[t + 1] * w + enc[t - 1]).tanh().named(f"g[{t}]")
+    d = back[1]
+    outs = []
+    for t in range(1, 3):
+        with scope("dec", step=t):
+            d = (d * w + enc[-1]).tanh().named(f"d[{t}]")
+            outs.append(d)
+    return stack(outs).sum()
+
+
+def test_delays_and_cross_scope_edges():
+    source = draw(two_scopes(4), view="folded").source
+    delays = set(re.findall(r'xlabel="delay (-?\d+)\\n', source))
+    assert delays == {"1", "-1"}
+    assert 'label="4 step pairs"' in source  # enc h[t] -> bwd g[t], for every t
+    assert 'label="2 step pairs"' in source  # enc h[T] -> dec d[1], d[2]
+    assert step_counts_hidden(source) == step_counts_hidden(
+        draw(two_scopes(9), view="folded").source)
+
+
+def test_partial_steps_are_labelled():
+    def slow(T: int) -> Tensor:
+        w = Tensor(np.ones(2), requires_grad=True, name="w")
+        h = Tensor(np.ones(2), name="h[0]")
+        for t in range(1, T + 1):
+            with scope("ms", step=t):
+                h = (h * w).named(f"h[{t}]")
+                if t % 4 == 0:
+                    h = h.tanh()  # a slow group updating every 4 steps
+        return h.sum()
+
+    source = draw(slow(12), view="folded").source
+    assert "t = 4, 8, …, 12 (every 4)" in source or "t = 4, 8, 12" in source
+    assert "t = 4, 8, …, 20 (every 4)" in draw(slow(20), view="folded").source
+
+
+def test_graph_without_steps_draws_unrolled_with_a_note():
+    x = Tensor(np.ones(2), requires_grad=True, name="leaf")
+    tree = ((x + x).tanh() * (x * 2).tanh()).sum()
+    source = draw(tree, view="folded").source
+    assert "no step tags" in source and "class=delay" not in source
+    assert kinds(source)["param"] == 1
+
+
+HOSTILE = ['say "hi"', "<b>bold</b>", "a & b &amp; &foo;", "two\nlines", "ünï ∑ 🙂",
+           "back\\slash\\", "{rec|ord}", "</text><script>x</script>"]
+
+
+def hostile_graph() -> Tensor:
+    out = None
+    for i, name in enumerate(HOSTILE):
+        p = Tensor(np.full(2, float(i)), requires_grad=True, name=name)
+        with scope(name, step=1):
+            term = (p * 2).named(name)
+        out = term if out is None else out + term
+    return out.sum().named('loss "<&>"')
+
+
+@pytest.mark.parametrize("view", ["unrolled", "folded"])
+def test_hostile_names_are_escaped(view):
+    source = draw(hostile_graph(), view=view, values=True).source
+    assert "<b>" not in source and "<script>" not in source
+    assert "&amp;foo;" in source and "&lt;b&gt;" in source
+    assert 'say \\"hi\\"' in source
+    assert "two\\nlines" in source and "ünï ∑ 🙂" in source
+
+
+def test_bad_arguments():
+    loss = user_rnn(2)
+    with pytest.raises(ValueError, match="view"):
+        draw(loss, view="circuit")
+    with pytest.raises(ValueError, match="max_steps"):
+        draw(loss, max_steps=0)
+    with pytest.raises(ValueError, match="rankdir"):
+        draw(loss, rankdir="up")

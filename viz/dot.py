@@ -1,0 +1,577 @@
+"""Graphviz drawings of the record: unrolled (optionally elided) and folded, and rendering them.
+
+Reads only the networkx graph that viz.graph builds. DOT ids are numbered per drawing in the
+order the drawn nodes were created, so the same program always gives byte-identical DOT.
+"""
+
+from __future__ import annotations
+
+import math
+import pathlib
+import re
+import shutil
+import subprocess
+
+import graphviz
+import networkx as nx
+import numpy as np
+
+from .graph import to_networkx
+
+VIEWS = ("unrolled", "folded")
+RECORD_VALUES = 8  # values=True prints at most this many numbers; bigger tensors get statistics
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
+
+# Shape tells the kind even when grads=True recolours the fill (never colour alone).
+KIND_STYLE = {
+    "param": {"shape": "box3d", "style": "filled", "fillcolor": "#fdb863"},
+    "input": {"shape": "invhouse", "style": "filled", "fillcolor": "#b8e186"},
+    "constant": {"shape": "note", "style": "filled", "fillcolor": "#eeeeee"},
+    "op": {"shape": "ellipse", "style": "filled", "fillcolor": "#ffffff"},
+    "tensor": {"shape": "box", "style": "rounded,filled", "fillcolor": "#c6dbef"},
+    "loss": {"shape": "doubleoctagon", "style": "filled", "fillcolor": "#fb9a99"},
+    "output": {"shape": "octagon", "style": "filled", "fillcolor": "#fb9a99"},
+}
+KIND_TEXT = {"param": "parameter", "input": "input", "constant": "constant", "op": "op result",
+             "tensor": "named tensor", "loss": "loss", "output": "output"}
+# viridis, dark (small gradient) to yellow (large): sequential and colour-blind safe
+VIRIDIS = ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c",
+           "#28ae80", "#5ec962", "#addc30", "#fde725"]
+
+
+class GraphvizNotFound(RuntimeError):
+    """The `dot` binary is not on PATH; the DOT source was written instead."""
+
+
+# ------------------------------------------------------------------------------------ escaping
+
+
+def esc(text) -> str:
+    """Any text made safe inside a quoted DOT label: no injected markup, valid SVG XML."""
+    out = []
+    for ch in str(text):
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "&":
+            out.append("&amp;")
+        elif ch == "<":
+            out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch < " " or ch == "\x7f":
+            out.append("?")  # other control characters are not valid in XML 1.0
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def esc_record(text) -> str:
+    """esc() plus the characters a record label treats as structure."""
+    text = esc(text).replace("\\n", " ")
+    return re.sub(r"([{}|])", r"\\\1", text)
+
+
+# ------------------------------------------------------------------------------ text of a node
+
+
+def fmt(x: float) -> str:
+    return f"{x:.3g}" if x is not None else "-"
+
+
+def shape_text(shape: tuple) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ")" if len(shape) != 1 else f"({shape[0]},)"
+
+
+def op_text(attrs: dict) -> str:
+    """'sum(axis=1)': the op and its settings (an index is not shown: it varies per step)."""
+    args = {k: v for k, v in attrs["op_args"].items() if k != "index" and v is not None}
+    if not args:
+        return attrs["op"]
+    return attrs["op"] + "(" + ", ".join(f"{k}={v}" for k, v in sorted(args.items())) + ")"
+
+
+def _array_text(array) -> str:
+    flat = np.asarray(array, dtype=np.float64).ravel()
+    body = ", ".join(f"{v:.3g}" for v in flat)
+    return body if flat.size == 1 else f"[{body}]"
+
+
+def title_lines(attrs: dict, name: str | None, shape: str) -> list:
+    """The visible lines of a tensor node: name first, then op, then shape."""
+    kind = attrs["kind"]
+    if kind == "constant":
+        value = attrs.get("value")
+        return [_array_text(value) if value is not None else "const"]
+    if kind in ("param", "input"):
+        return [name or kind, shape]
+    if kind == "op":
+        return [op_text(attrs), shape]
+    return [name or KIND_TEXT[kind], f"{op_text(attrs)} · {shape}"]
+
+
+def tooltip(attrs: dict, name: str | None, shape: str, steps_text: str | None,
+            grad_text: str | None) -> str:
+    """Op, shape, scope, step, value statistics and gradient norm, one per line."""
+    lines = [f"{KIND_TEXT[attrs['kind']]}" + (f" {name}" if name else "")]
+    lines.append(f"op: {op_text(attrs) if attrs['op'] != 'leaf' else 'leaf'}")
+    lines.append(f"shape: {shape} {attrs['dtype']}")
+    lines.append("scope: " + ("/".join(attrs["scope"]) or "-"))
+    if steps_text:
+        lines.append(steps_text)
+    elif attrs["step"] is not None:
+        lines.append(f"t = {attrs['step']}")
+    stats = attrs.get("stats")
+    if stats:
+        lines.append("value: " + ", ".join(f"{k} {fmt(v)}" for k, v in stats.items()))
+    lines.append(grad_text or "grad: none")
+    return "\n".join(lines)
+
+
+def steps_label(steps: list) -> str:
+    """'t = 1', 't = 3–30', 't = 4, 8, …, 28 (every 4)', 't = 1, 2, 5'."""
+    if len(steps) == 1:
+        return f"t = {steps[0]}"
+    gaps = {b - a for a, b in zip(steps, steps[1:])}
+    if gaps == {1}:
+        return f"t = {steps[0]}–{steps[-1]}"
+    if len(gaps) == 1 and len(steps) > 3:
+        return f"t = {steps[0]}, {steps[1]}, …, {steps[-1]} (every {gaps.pop()})"
+    return "t = " + ", ".join(str(s) for s in steps)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# --------------------------------------------------------------------------- gradient colours
+
+
+class _GradScale:
+    """Maps a gradient norm to a viridis colour and a pen width on a log scale."""
+
+    def __init__(self, norms: list):
+        positive = [n for n in norms if n is not None and n > 0]
+        self.lo = math.log10(min(positive)) if positive else 0.0
+        self.hi = math.log10(max(positive)) if positive else 0.0
+
+    def frac(self, norm: float) -> float:
+        if norm <= 0:
+            return 0.0
+        if self.hi - self.lo < 1e-12:
+            return 1.0
+        return min(1.0, max(0.0, (math.log10(norm) - self.lo) / (self.hi - self.lo)))
+
+    def style(self, norm: float | None) -> dict:
+        if norm is None:
+            return {"fillcolor": "#ffffff", "style": "filled,dashed", "penwidth": "1"}
+        frac = self.frac(norm)
+        colour = VIRIDIS[round(frac * (len(VIRIDIS) - 1))]
+        return {"fillcolor": colour, "fontcolor": "#ffffff" if frac < 0.55 else "#000000",
+                "penwidth": f"{1 + 3 * frac:.2f}", "color": "#000000"}
+
+    def stops(self) -> list:
+        """Five norms spread over the scale, for the legend."""
+        if self.hi - self.lo < 1e-12:
+            return [10 ** self.hi]
+        return [10 ** (self.lo + (self.hi - self.lo) * i / 4) for i in range(5)]
+
+
+# ---------------------------------------------------------------------------- drawing builder
+
+
+class _Drawing:
+    """Collects nodes (with their cluster path) and edges, then emits deterministic DOT."""
+
+    def __init__(self, rankdir: str, title: str | None):
+        self.nodes: list = []  # (key, cluster path, attrs), in creation order
+        self.index: dict = {}  # key -> DOT id
+        self.edges: list = []
+        self.cluster_labels: dict = {}
+        self.rankdir = rankdir
+        self.title = title
+
+    def node(self, key, path: tuple, **attrs) -> str:
+        dot_id = f"n{len(self.nodes)}"
+        self.index[key] = dot_id
+        self.nodes.append((dot_id, path, attrs))
+        return dot_id
+
+    def edge(self, a, b, **attrs) -> None:
+        self.edges.append((self.index[a], self.index[b], attrs))
+
+    def build(self, legend: list) -> graphviz.Digraph:
+        dot = graphviz.Digraph(name="tinygrad_rnn", node_attr={"fontname": "Helvetica",
+                               "fontsize": "10", "margin": "0.06,0.03", "height": "0.3"},
+                               edge_attr={"fontname": "Helvetica", "fontsize": "9",
+                                          "arrowsize": "0.6"})
+        dot.attr(rankdir=self.rankdir, fontname="Helvetica", fontsize="11", nodesep="0.2",
+                 ranksep="0.3", compound="true", newrank="true")
+        width, height = self._size()
+        # caps the inline (Jupyter) figure near its natural size so text stays legible
+        dot.attr(size=f"{width},{height}")
+        if self.title:
+            dot.attr(label=esc(self.title), labelloc="t")
+        tree: dict = {}  # cluster path -> list of node lines; children found by prefix
+        order: list = []
+        for dot_id, path, attrs in self.nodes:
+            for i in range(len(path) + 1):
+                if path[:i] not in tree:
+                    tree[path[:i]] = []
+                    order.append(path[:i])
+            tree[path].append((dot_id, attrs))
+        numbers = {path: k for k, path in enumerate(p for p in order if p)}
+        self._emit(dot, (), tree, order, numbers)
+        for a, b, attrs in self.edges:
+            dot.edge(a, b, **attrs)
+        if legend:
+            with dot.subgraph(name="cluster_legend") as sub:
+                sub.attr(label="legend", style="rounded", color="#999999")
+                for dot_id, attrs in legend:
+                    sub.node(dot_id, **attrs)
+        return dot
+
+    def _emit(self, dot, path, tree, order, numbers) -> None:
+        for dot_id, attrs in tree[path]:
+            dot.node(dot_id, **attrs)
+        for child in order:
+            if len(child) == len(path) + 1 and child[:len(path)] == path:
+                with dot.subgraph(name=f"cluster_{numbers[child]}") as sub:
+                    label, style = self.cluster_labels.get(child, (child[-1], "rounded"))
+                    sub.attr(label=esc(label), style=style, color="#888888", fontsize="10")
+                    self._emit(sub, child, tree, order, numbers)
+
+    def _size(self) -> tuple:
+        """Inches: about the natural layout size (1.1 in per rank, 0.55 in per row)."""
+        order = {dot_id: k for k, (dot_id, _, _) in enumerate(self.nodes)}
+        incoming: dict = {}
+        for a, b, _ in self.edges:
+            if order[a] < order[b]:  # drop the edges back to earlier nodes (delay loops)
+                incoming.setdefault(b, []).append(a)
+        layer: dict = {}
+        for dot_id, _, _ in self.nodes:
+            layer[dot_id] = 1 + max((layer[p] for p in incoming.get(dot_id, ())), default=-1)
+        ranks = 1 + max(layer.values(), default=0)
+        rows = int(np.bincount(list(layer.values())).max()) if layer else 1
+        along, across = max(4.0, 1.1 * ranks), max(3.0, 0.55 * rows + 1)
+        if self.rankdir in ("LR", "RL"):
+            return f"{along:.0f}", f"{across:.0f}"
+        return f"{across:.0f}", f"{along:.0f}"
+
+
+def _legend(kinds: set, scale: _GradScale | None, extra: list) -> list:
+    """Legend nodes: one per kind drawn, the gradient scale, and any extra (id-less) entries."""
+    entries = []
+    for kind in KIND_STYLE:
+        if kind in kinds:
+            entries.append({**KIND_STYLE[kind], "label": KIND_TEXT[kind], "class": kind})
+    if scale is not None:
+        for norm in scale.stops():
+            entries.append({"shape": "box", "style": "filled", **scale.style(norm),
+                            "label": f"|∇| {norm:.1e}"})
+        entries.append({"shape": "box", **scale.style(None), "label": "no gradient"})
+    entries.extend(extra)
+    return [(f"legend{i}", attrs) for i, attrs in enumerate(entries)]
+
+
+# -------------------------------------------------------------------------- node attributes
+
+
+def _node_attrs(attrs: dict, name: str | None, shape: str, values: bool,
+                scale: _GradScale | None, norm: float | None, steps_text: str | None,
+                grad_text: str | None, rankdir: str = "LR") -> dict:
+    kind = attrs["kind"]
+    lines = title_lines(attrs, name, shape)
+    if steps_text:
+        lines.append(steps_text)
+    if scale is not None and norm is not None and not values:
+        lines.append(grad_text.replace("grad norm: ", "|∇| "))
+    out = dict(KIND_STYLE[kind])
+    out["class"] = kind
+    if values and kind != "constant":
+        out["shape"] = "record"
+        out["style"] = "filled" if kind != "tensor" else "rounded,filled"
+        out["label"] = _record_label(attrs, lines, rankdir)
+    else:
+        out["label"] = "\\n".join(esc(line) for line in lines)
+    if scale is not None:
+        out.update(scale.style(norm))
+    out["tooltip"] = esc(tooltip(attrs, name, shape, steps_text, grad_text))
+    return out
+
+
+def _record_label(attrs: dict, lines: list, rankdir: str) -> str:
+    """micrograd's "{ name | data … | grad … }" for small tensors, statistics for big ones."""
+    fields = [" · ".join(lines)]
+    value, grad = attrs.get("value"), attrs.get("grad")
+    if value is not None and value.size <= RECORD_VALUES:
+        fields.append("data " + _array_text(value))
+    elif attrs.get("stats"):
+        s = attrs["stats"]
+        fields.append(f"mean {fmt(s['mean'])} std {fmt(s['std'])}")
+    if grad is not None and grad.size <= RECORD_VALUES:
+        fields.append("grad " + _array_text(grad))
+    elif attrs.get("grad_norm") is not None:
+        fields.append(f"|grad| {fmt(attrs['grad_norm'])}")
+    else:
+        fields.append("grad -")
+    body = " | ".join(esc_record(f) for f in fields)
+    # a record's top level runs across the rank direction: braces only when ranks go down
+    return body if rankdir in ("LR", "RL") else "{" + body + "}"
+
+
+def _grad_text(norm: float | None) -> str | None:
+    return None if norm is None else f"grad norm: {norm:.3g}"
+
+
+# ------------------------------------------------------------------------- scopes and steps
+
+
+def _unroll_scopes(graph: nx.DiGraph) -> dict:
+    """scope -> the prefix where its steps are unrolled: the shortest prefix holding a node
+    made directly there with a step tag (else the scope itself)."""
+    direct = {a["scope"] for _, a in graph.nodes(data=True) if a["step"] is not None}
+    out = {}
+    for scope in {a["scope"] for _, a in graph.nodes(data=True)}:
+        out[scope] = scope
+        for i in range(1, len(scope) + 1):
+            if scope[:i] in direct:
+                out[scope] = scope[:i]
+                break
+    return out
+
+
+def _cluster_path(attrs: dict, unroll: dict, step_clusters: bool) -> tuple:
+    scope, step = attrs["scope"], attrs["step"]
+    if step is None or not step_clusters:
+        return scope
+    head = unroll[scope]
+    return head + (f"t = {step}",) + scope[len(head):]
+
+
+def _related(a: tuple, b: tuple) -> bool:
+    """One scope path is a prefix of the other: the same unrolled module."""
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
+# ------------------------------------------------------------------------------ the two views
+
+
+def _draw_unrolled(graph: nx.DiGraph, values: bool, scale, rankdir: str, max_steps,
+                   note: str | None) -> graphviz.Digraph:
+    steps = sorted({s for _, s in graph.nodes(data="step") if s is not None})
+    elided: set = set()
+    if max_steps is not None and len(steps) > max_steps:
+        first = max(1, (max_steps + 1) // 2)
+        last = max(1, max_steps // 2)
+        elided = set(steps[first:len(steps) - last])
+    unroll = _unroll_scopes(graph)
+    drawing = _Drawing(rankdir, note)
+    kinds = set()
+    ellipsis = ("elided",)
+    for node, attrs in graph.nodes(data=True):
+        if attrs["step"] in elided:
+            if ellipsis not in drawing.index:
+                kept = sorted(elided)
+                drawing.node(ellipsis, (), shape="box", style="dashed,rounded",
+                             **{"class": "elided"},
+                             label=esc(f"… {plural(len(kept), 'step')} …\n"
+                                       f"(t = {kept[0]}–{kept[-1]})"),
+                             tooltip=esc(f"{len(kept)} steps elided (max_steps)"))
+            continue
+        shape = shape_text(attrs["shape"])
+        norm = attrs["grad_norm"]
+        kinds.add(attrs["kind"])
+        drawing.node(node, _cluster_path(attrs, unroll, True),
+                     **_node_attrs(attrs, attrs["name"], shape, values, scale, norm, None,
+                                   _grad_text(norm), rankdir))
+    seen = set()
+    for a, b in graph.edges():
+        ka = ellipsis if graph.nodes[a]["step"] in elided else a
+        kb = ellipsis if graph.nodes[b]["step"] in elided else b
+        if ka == kb or (ka, kb) in seen:
+            continue
+        seen.add((ka, kb))
+        drawing.edge(ka, kb)
+    return drawing.build(_legend(kinds, scale, []))
+
+
+def _fold_keys(graph: nx.DiGraph) -> dict:
+    """node -> its folded key: (scope, op, how many nodes of that op its step made there
+    before it), so equal keys are "the same node at another time"; unstepped nodes keep their
+    own id. Counting per op (not over all nodes) keeps a step-1-only node, such as the zero
+    initial state a cell makes, from shifting the keys of everything after it."""
+    counters: dict = {}
+    keys = {}
+    for node, attrs in graph.nodes(data=True):
+        if attrs["step"] is None:
+            keys[node] = ("node", node)
+            continue
+        op = attrs["op"] if attrs["op"] != "leaf" else "leaf:" + attrs["kind"]
+        slot = (attrs["scope"], attrs["step"], op)
+        position = counters.get(slot, 0)
+        counters[slot] = position + 1
+        keys[node] = ("step", attrs["scope"], op, position)
+    return keys
+
+
+def _folded_name(name: str | None, step: int) -> str | None:
+    """'h[3]' at step 3 -> 'h[t]'."""
+    if not name:
+        return name
+    return re.sub(rf"(?<![\w.]){step}(?![\w.])", "t", name)
+
+
+def _folded_shape(shape: tuple, n_steps: int, time_major: bool) -> str:
+    """A time-major tensor outside the steps shows its leading axis as T: (T, 2, 4)."""
+    if time_major and shape and shape[0] == n_steps:
+        return "(" + ", ".join(["T"] + [str(n) for n in shape[1:]]) + ")"
+    return shape_text(shape)
+
+
+def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
+    keys = _fold_keys(graph)
+    members: dict = {}
+    for node in graph.nodes:
+        members.setdefault(keys[node], []).append(node)
+    domain = sorted({s for _, s in graph.nodes(data="step") if s is not None})
+    drawing = _Drawing(rankdir, f"folded: {plural(len(domain), 'step')} drawn once")
+    kinds = set()
+    root = graph.graph["root"]
+    for key, nodes in members.items():  # first members come in creation order
+        # the root (a loss accumulated inside the steps) speaks for its key
+        attrs = graph.nodes[root if root in nodes else nodes[0]]
+        stepped = attrs["step"] is not None
+        steps = sorted({graph.nodes[n]["step"] for n in nodes}) if stepped else []
+        steps_text = steps_label(steps) if stepped and steps != domain else None
+        name = _folded_name(attrs["name"], attrs["step"]) if stepped else attrs["name"]
+        norms = [graph.nodes[n]["grad_norm"] for n in nodes
+                 if graph.nodes[n]["grad_norm"] is not None]
+        norm = max(norms) if norms else None
+        grad_text = None
+        if norms:
+            grad_text = (f"grad norm: {min(norms):.3g}…{max(norms):.3g}" if len(norms) > 1
+                         else _grad_text(norm))
+        kinds.add(attrs["kind"])
+        folded = dict(attrs, step=None, stats=None, grad=None)
+        # the sequence x (T, B, D), or a stack of every step's values (T,): not a parameter
+        time_major = not stepped and attrs["kind"] != "param" and (
+            len(attrs["shape"]) >= 2 or any(graph.nodes[p]["step"] is not None
+                                            for p in graph.predecessors(nodes[0])))
+        shape = _folded_shape(attrs["shape"], len(domain), time_major)
+        node_attrs = _node_attrs(folded, name, shape, False, scale, norm, steps_text, grad_text)
+        if stepped:  # the tooltip always says which steps the node stands for
+            node_attrs["tooltip"] = esc(tooltip(folded, name, shape, steps_label(steps),
+                                                grad_text))
+        drawing.node(key, attrs["scope"], **node_attrs)
+    plain: dict = {}
+    delays: dict = {}
+    for a, b in graph.edges():
+        ka, kb = keys[a], keys[b]
+        sa, sb = graph.nodes[a]["step"], graph.nodes[b]["step"]
+        both = sa is not None and sb is not None
+        related = both and _related(graph.nodes[a]["scope"], graph.nodes[b]["scope"])
+        if related and sa != sb:
+            delays[(ka, kb, sb - sa)] = delays.get((ka, kb, sb - sa), 0) + 1
+            continue
+        # between scopes (encoder -> decoder): count step pairs; into an unstepped node: steps
+        kind = "pairs" if both and not related else \
+            "steps" if sa is not None and sb is None else "plain"
+        plain[(ka, kb, kind)] = plain.get((ka, kb, kind), 0) + 1
+    for (ka, kb, kind), count in plain.items():
+        label = None
+        if kind == "pairs":
+            label = plural(count, "step pair")
+        elif kind == "steps" and count > 1:
+            label = plural(count, "step")
+        drawing.edge(ka, kb, **({"label": esc(label)} if label else {}))
+    for (ka, kb, delay), count in delays.items():
+        scope_a = graph.nodes[members[ka][0]]["scope"]
+        scope_b = graph.nodes[members[kb][0]]["scope"]
+        marker = ("delay", ka, kb, delay)
+        text = f"delay {delay}\n{plural(count, 'step')}"
+        drawing.node(marker, min(scope_a, scope_b, key=len), shape="square", style="filled",
+                     fillcolor="#000000", fixedsize="true", width="0.14", height="0.14",
+                     label="", xlabel=esc(text), tooltip=esc(text.replace("\n", ", ")),
+                     **{"class": "delay"})
+        drawing.edge(ka, marker, arrowhead="none")
+        drawing.edge(marker, kb)
+    extra = []
+    if delays:
+        extra.append({"shape": "square", "style": "filled", "fillcolor": "#000000",
+                      "fixedsize": "true", "width": "0.14", "height": "0.14", "label": "",
+                      "xlabel": "delay d: from step t-d"})
+    return drawing.build(_legend(kinds, scale, extra))
+
+
+# ------------------------------------------------------------------------------ public API
+
+
+def draw(root, view: str = "unrolled", grads: bool = False, values: bool = False,
+         rankdir: str = "LR", max_steps: int | None = None) -> graphviz.Digraph:
+    """Draw the graph recorded behind `root` as a graphviz.Digraph (see API.md, viz).
+
+    view="unrolled" draws the graph as it ran, one cluster per step; max_steps=k elides the
+    middle steps into one "… n steps …" node. view="folded" draws each step's sub-graph once
+    with delay markers on the edges between steps. grads=True shows every node's gradient norm
+    (running root.backward(retain_graph=True) if it has not run); values=True shows data|grad.
+    """
+    if view not in VIEWS:
+        raise ValueError(f"draw: view must be one of {', '.join(VIEWS)}, got {view!r}")
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"draw: rankdir must be LR, RL, TB or BT, got {rankdir!r}")
+    if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
+        raise ValueError(f"draw: max_steps must be a positive int or None, got {max_steps!r}")
+    graph = to_networkx(root, grads=grads, stats=view == "unrolled" or values)
+    return draw_graph(graph, view, grads, values, rankdir, max_steps)
+
+
+def draw_graph(graph: nx.DiGraph, view: str = "unrolled", grads: bool = False,
+               values: bool = False, rankdir: str = "LR",
+               max_steps: int | None = None) -> graphviz.Digraph:
+    """draw() for a graph already built by viz.to_networkx."""
+    scale = _GradScale([n for _, n in graph.nodes(data="grad_norm")]) if grads else None
+    has_steps = any(s is not None for _, s in graph.nodes(data="step"))
+    if view == "folded" and has_steps:
+        return _draw_folded(graph, scale, rankdir)
+    note = None
+    if view == "folded":
+        note = "no step tags in this graph (nothing repeats over time): drawn unrolled"
+    return _draw_unrolled(graph, values, scale, rankdir, max_steps, note)
+
+
+def render(root, path, **draw_kwargs) -> pathlib.Path:
+    """Draw root and write it to path; the format comes from the suffix (.svg .png .pdf .dot).
+
+    Uses the real `dot` binary; without it, writes the DOT source beside path and raises
+    GraphvizNotFound naming that file.
+    """
+    path = pathlib.Path(path)
+    fmt_name = FORMATS.get(path.suffix.lower())
+    if fmt_name is None:
+        raise ValueError(f"render: unknown format {path.suffix or '(no suffix)'!r} for {path}; "
+                         f"use one of {', '.join(FORMATS)}")
+    source = draw(root, **draw_kwargs).source
+    if fmt_name == "dot":
+        path.write_text(source, encoding="utf-8")
+        return path
+    binary = shutil.which("dot")
+    if binary is None:
+        dot_path = path.with_suffix(".dot")
+        dot_path.write_text(source, encoding="utf-8")
+        raise GraphvizNotFound(
+            f"render: the graphviz `dot` program is not on PATH, so {path.name} was not made; "
+            f"the DOT source is in {dot_path}. Install graphviz (apt-get install graphviz, "
+            f"brew install graphviz, or https://graphviz.org/download/) and run again, or "
+            f"render it yourself with: dot -T{fmt_name} {dot_path} -o {path}")
+    result = subprocess.run([binary, f"-T{fmt_name}", "-o", str(path)],
+                            input=source.encode("utf-8"), capture_output=True)
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RuntimeError(f"render: dot failed on {path.name}: "
+                           f"{message[0] if message else 'exit ' + str(result.returncode)}")
+    return path

@@ -1,0 +1,149 @@
+"""The record as a networkx graph: the one place in viz that reads engine tensors."""
+
+from __future__ import annotations
+
+import weakref
+
+import networkx as nx
+import numpy as np
+
+# gradients that draw's own backward recorded, per root: drawing the same root again shows them
+# again instead of mistaking the leaves' gradients for a backward the user ran
+# (keyed by id with a weak reference: a WeakKeyDictionary would compare Tensors with ==, an op)
+_RECORDED: dict = {}
+
+
+def _remember(root, grads: dict) -> None:
+    key = root.id
+    _RECORDED[key] = (weakref.ref(root, lambda _: _RECORDED.pop(key, None)), grads)
+
+
+def _recalled(root) -> dict | None:
+    entry = _RECORDED.get(root.id)
+    return entry[1] if entry is not None and entry[0]() is root else None
+SMALL = 16  # tensors with at most this many elements keep their values for values=True drawings
+
+
+def _parameter_class():
+    """tinygrad_rnn.nn.Parameter, or None while the nn package is not importable."""
+    try:
+        from tinygrad_rnn.nn import Parameter
+    except ImportError:
+        return None
+    return Parameter
+
+
+def _kind(tensor, is_root: bool, is_param: bool) -> str:
+    """param / input / constant / tensor (a named intermediate) / op / loss (the root)."""
+    if is_root and tensor.parents:
+        return "loss" if tensor.data.size == 1 else "output"
+    if not tensor.parents:
+        if is_param or (tensor.requires_grad and tensor.step is None):
+            return "param"  # a trainable leaf shared by every step, even without nn.Parameter
+        if tensor.name is None and tensor.data.size == 1 and not tensor.requires_grad:
+            return "constant"  # a Python number mixed into an op
+        return "input"
+    return "tensor" if tensor.name else "op"
+
+
+def _stats(array: np.ndarray) -> dict:
+    """min, max, mean, std of a numeric array as Python floats (empty arrays give {})."""
+    if array.size == 0:
+        return {}
+    data = array.astype(np.float64, copy=False)
+    return {"min": float(data.min()), "max": float(data.max()),
+            "mean": float(data.mean()), "std": float(data.std())}
+
+
+def _norm(grad) -> float:
+    return float(np.sqrt(np.sum(np.square(np.asarray(grad, dtype=np.float64)))))
+
+
+def backward_has_run(root) -> bool:
+    """True when some leaf that root depends on and that requires grad holds a gradient."""
+    for tensor in _walk(root):
+        if not tensor.parents and tensor.requires_grad and tensor.grad is not None:
+            return True
+    return False
+
+
+def record_gradients(root) -> dict:
+    """Run root.backward(retain_graph=True) and return {tensor id: gradient} for every node.
+
+    `on_grad` sees each gradient once, complete, so intermediates need no retain_grad.
+    """
+    grads: dict = {}
+
+    def on_grad(node, grad):
+        grads[node.id] = np.array(grad, copy=True)
+
+    root.backward(retain_graph=True, on_grad=on_grad)
+    return grads
+
+
+def _walk(root) -> list:
+    """Every tensor reachable from root over .parents, in id (creation) order; iterative."""
+    seen = {root.id: root}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for parent in node.parents:
+            if parent.id not in seen:
+                seen[parent.id] = parent
+                stack.append(parent)
+    return [seen[key] for key in sorted(seen)]
+
+
+def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
+    """One node per recorded tensor reachable from root (keyed by its id), edges parent -> child.
+
+    Node attributes: op ("leaf" for leaves), op_args, name, shape, dtype, scope, step,
+    requires_grad, is_param, kind (param/input/constant/tensor/op/loss/output), size, value (the
+    array, for tensors of at most SMALL elements, else None) and, when stats is True, stats
+    (min/max/mean/std). grad_norm (float or None) and grad (small arrays) come from the
+    gradients that exist; with grads=True and no backward run yet,
+    root.backward(retain_graph=True) runs first and every node's gradient is recorded through
+    on_grad. Edge attribute `slots`: the argument
+    positions at which the parent enters the child (x * x gives (0, 1)).
+    """
+    tensors = _walk(root)
+    recorded = _recalled(root) if grads else None
+    if grads and recorded is None and root.requires_grad and not backward_has_run(root):
+        recorded = record_gradients(root)
+        _remember(root, recorded)
+    parameter = _parameter_class()
+    graph = nx.DiGraph(root=root.id, backward_ran=recorded is not None)
+    for tensor in tensors:
+        is_param = parameter is not None and isinstance(tensor, parameter)
+        if parameter is None and not tensor.parents and tensor.requires_grad:
+            is_param = True  # before nn exists, a trainable leaf is the best guess
+        grad = recorded.get(tensor.id) if recorded is not None else None
+        if grad is None:
+            grad = tensor.grad
+        data = tensor.data
+        attrs = {
+            "op": tensor.op or "leaf",
+            "op_args": tensor.op_args,
+            "name": tensor.name,
+            "shape": tuple(data.shape),
+            "dtype": str(data.dtype),
+            "size": int(data.size),
+            "scope": tuple(tensor.scope),
+            "step": tensor.step,
+            "requires_grad": bool(tensor.requires_grad),
+            "is_param": bool(is_param),
+            "kind": _kind(tensor, tensor is root, is_param),
+            "grad_norm": None if grad is None else _norm(grad),
+            "grad": np.array(grad) if grad is not None and data.size <= SMALL else None,
+        }
+        attrs["value"] = np.array(data) if data.size <= SMALL else None
+        if stats:
+            attrs["stats"] = _stats(data)
+        graph.add_node(tensor.id, **attrs)
+    for tensor in tensors:
+        for slot, parent in enumerate(tensor.parents):
+            if graph.has_edge(parent.id, tensor.id):
+                graph.edges[parent.id, tensor.id]["slots"] += (slot,)
+            else:
+                graph.add_edge(parent.id, tensor.id, slots=(slot,))
+    return graph
