@@ -50,11 +50,296 @@ def _register_list(p):
 
 
 def cmd_list(args) -> int:
-    raise CLIError("list: not available yet")
+    """The architecture catalog, one line each: name, family, default task, summary."""
+    from rich.markup import escape
+
+    from tinygrad_rnn import models
+
+    console = _console(args)
+    width = max(len(name) for name in models.ARCHS)
+    for arch in models.ARCHS.values():
+        console.print(f"[bold]{escape(arch.name.ljust(width))}[/bold]  {escape(arch.summary)}"
+                      f"  [dim](task {escape(arch.default_task)})[/dim]", soft_wrap=True)
+    return 0
+
+
+def _arch_and_steps(args, command: str):
+    """Check ARCH and --steps as usage errors (exit 2) before any work."""
+    from tinygrad_rnn import models
+
+    if args.steps < 1:
+        raise UsageError(f"{command}: --steps must be at least 1, got {args.steps}")
+    try:
+        models.get_arch(args.arch)
+    except models.UnknownArchError as error:
+        raise UsageError(str(error)) from None
+    return models
+
+
+def _register_inspect(p):
+    p.add_argument("arch", metavar="ARCH", help="architecture name (see `tinygrad-rnn list`)")
+    p.add_argument("--steps", type=int, default=8, metavar="T", help="sequence length T")
+    p.set_defaults(run=cmd_inspect)
+
+
+def cmd_inspect(args) -> int:
+    """Graph statistics of a catalog architecture: nodes, parameters, depth, path lengths."""
+    from rich.table import Table
+
+    from viz import analysis, to_networkx
+
+    models = _arch_and_steps(args, "inspect")
+    sample = models.build_graph(args.arch, steps=args.steps)
+    graph = to_networkx(sample.loss, stats=False)
+    figures = analysis.summary(graph)
+    console = _console(args)
+    table = Table(title=f"{args.arch}, T = {args.steps}", show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("nodes", str(figures["nodes"]))
+    table.add_row("edges", str(figures["edges"]))
+    table.add_row("parameters", f"{figures['parameters']} tensors, "
+                                f"{figures['parameter_elements']} numbers")
+    table.add_row("node kinds", ", ".join(f"{k} {v}" for k, v in figures["kinds"].items()))
+    table.add_row("steps", str(figures["steps"]))
+    table.add_row("depth (longest path input -> loss)", str(figures["depth"]))
+    console.print(table)
+    rows = analysis.step_statistics(graph)
+    if rows:
+        steps = Table(title="shortest path from each step's state to the loss")
+        for column in ("t", "state", "nodes made", "path length"):
+            steps.add_column(column, justify="right" if column != "state" else "left")
+        shown = rows if len(rows) <= 12 else rows[:6] + [None] + rows[-6:]
+        for row in shown:
+            if row is None:
+                steps.add_row("…", f"{len(rows) - 12} more steps", "", "")
+                continue
+            distance = "-" if row["distance"] is None else str(row["distance"])
+            steps.add_row(str(row["step"]), row["state"] or "-", str(row["nodes"]), distance)
+        console.print(steps)
+    return 0
+
+
+DEFAULT_MAX_STEPS = 8  # an unrolled drawing keeps 4 first and 4 last steps; dot stays fast
+
+
+def _register_render(p):
+    p.add_argument("arch", metavar="ARCH", help="architecture name (see `tinygrad-rnn list`)")
+    p.add_argument("--steps", type=int, default=5, metavar="T", help="sequence length T")
+    p.add_argument("--view", choices=("unrolled", "folded"), default="unrolled",
+                   help="the graph as it ran, or each step drawn once with delay loops")
+    p.add_argument("--grads", action="store_true", help="colour every node by its gradient norm")
+    p.add_argument("--values", action="store_true", help="show data | grad of small tensors")
+    p.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS, metavar="K",
+                   help=f"unrolled: elide the middle steps beyond K (default "
+                        f"{DEFAULT_MAX_STEPS}; 0 draws every step)")
+    p.add_argument("-o", "--output", default=None, metavar="FILE",
+                   help="output file, format by suffix: .svg .png .pdf .dot (default ARCH.svg)")
+    p.set_defaults(run=cmd_render)
+
+
+def cmd_render(args) -> int:
+    """Draw a catalog architecture's graph to a file through graphviz and print its path."""
+    import pathlib
+
+    from viz import render
+    from viz.dot import FORMATS
+
+    models = _arch_and_steps(args, "render")
+    if args.max_steps < 0:
+        raise UsageError(f"render: --max-steps must be 0 or more, got {args.max_steps}")
+    path = pathlib.Path(args.output if args.output else f"{args.arch}.svg")
+    if path.suffix.lower() not in FORMATS:
+        raise UsageError(f"render: cannot tell the format of {str(path)!r}; "
+                         f"end it with one of {', '.join(FORMATS)}")
+    sample = models.build_graph(args.arch, steps=args.steps)
+    written = render(sample.loss, path, view=args.view, grads=args.grads, values=args.values,
+                     max_steps=args.max_steps or None)
+    print(written.resolve())
+    return 0
+
+
+def _register_trace(p):
+    p.add_argument("arch", metavar="ARCH", help="architecture name (see `tinygrad-rnn list`)")
+    p.add_argument("--steps", type=int, default=8, metavar="T", help="sequence length T")
+    p.add_argument("--ops", action="store_true",
+                   help="trace backward node by node instead of per time step")
+    p.add_argument("--all", action="store_true", help="with --ops: every row, no summary")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--last-step", action="store_true",
+                   help="restrict the loss to the last step: ||dL(T)/dh_t||")
+    p.add_argument("--clip", type=float, default=None, metavar="MAX_NORM",
+                   help="clip the parameter gradients and show the norm before and after")
+    p.set_defaults(run=cmd_trace)
+
+
+def cmd_trace(args) -> int:
+    """BPTT gradient trace of a catalog architecture (viz.bptt_report / viz.trace_backward)."""
+    import io
+    import json
+
+    from rich.console import Console
+
+    from tinygrad_rnn import models
+    from viz.console import bptt_report, jsonable, op_counts, trace_backward
+
+    if args.steps < 1:
+        raise UsageError(f"trace: --steps must be at least 1, got {args.steps}")
+    if args.clip is not None and not args.clip > 0:
+        raise UsageError(f"trace: --clip must be positive, got {args.clip}")
+    try:
+        models.get_arch(args.arch)
+    except models.UnknownArchError as error:
+        raise UsageError(str(error)) from None
+    sample = models.build_graph(args.arch, steps=args.steps)
+    console = Console(file=io.StringIO()) if args.json else _console(args)
+    head = {"schema": 1, "arch": args.arch, "T": args.steps}
+    if args.ops:
+        rows = trace_backward(sample.loss, console=console, show_all=args.all)
+        if args.json:
+            print(json.dumps(jsonable({**head, "kind": "ops", "rows": rows,
+                                       "op_counts": op_counts(rows)})))
+        return 0
+    if not sample.states:
+        raise CLIError(f"trace: {args.arch} has no per-step hidden states to report; "
+                       f"try --ops for the node-by-node trace")
+    report = bptt_report(sample.loss, sample.states, params=sample.model, console=console,
+                         last_step_only=args.last_step, recurrent_weight=sample.recurrent_weight,
+                         clip=args.clip, print_report=not args.json)
+    if args.json:
+        print(json.dumps({**report.to_dict(), "arch": args.arch, "T": args.steps}))
+    return 0
+
+
+def _register_train(p):
+    p.add_argument("arch", metavar="ARCH", help="architecture name (see `tinygrad-rnn list`)")
+    p.add_argument("--task", default=None, metavar="TASK",
+                   help="adding, copy, parity, nextchar, sine or tagging (default: the "
+                        "architecture's own)")
+    p.add_argument("--steps", type=int, default=None, metavar="T",
+                   help="sequence length T (default: the task's)")
+    p.add_argument("--iters", type=int, default=300, metavar="N", help="training iterations")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of weights and data")
+    p.add_argument("--batch", type=int, default=32, metavar="B", help="batch size")
+    p.add_argument("--hidden", type=int, default=32, metavar="H", help="hidden units")
+    p.add_argument("--lr", type=float, default=1e-2, help="learning rate")
+    p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum")
+    p.add_argument("--bptt", type=int, default=None, metavar="K",
+                   help="truncated BPTT: chunks of K steps, state carried across them detached")
+    p.add_argument("--clip-norm", type=float, default=None, metavar="MAX",
+                   help="clip the gradients' joint L2 norm to MAX")
+    p.add_argument("--clip-value", type=float, default=None, metavar="V",
+                   help="clip every gradient element into [-V, V]")
+    p.add_argument("--eval-every", type=int, default=50, metavar="N",
+                   help="measure the held-out loss every N iterations")
+    p.add_argument("--option", "-O", action="append", default=[], metavar="KEY=VALUE",
+                   help="an architecture or task option, e.g. -O mode=initial; prefix "
+                        "arch. or task. when both have it (-O task.delay=20); repeatable")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress, only the results")
+    p.set_defaults(run=cmd_train)
+
+
+def _train_config(args):
+    """Turn the arguments into a TrainConfig, routing each -O to the architecture or the task."""
+    from tinygrad_rnn import models, tasks
+    from tinygrad_rnn.models.train import TrainConfig
+
+    try:
+        arch = models.get_arch(args.arch)
+        task_name = args.task or arch.default_task
+        task_options = tasks.TASKS[task_name].options if task_name in tasks.TASKS else {}
+    except models.UnknownArchError as error:
+        raise UsageError(str(error)) from None
+    arch_options, task_opts = {}, {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"train: --option wants KEY=VALUE, got {item!r}")
+        where, dot, bare = key.partition(".")
+        if dot and where in ("arch", "task"):  # arch.delay / task.delay when both have one
+            key = bare
+        else:
+            where = "arch" if key in arch.options else "task"
+        if where == "arch" and key in arch.options:
+            arch_options[key] = value
+        elif where == "task" and key in task_options:
+            task_opts[key] = value
+        else:
+            known = ", ".join(list(arch.options) + list(task_options)) or "none"
+            raise UsageError(f"train: no option {key!r} for {arch.name} on task {task_name} "
+                             f"(options: {known})")
+    return TrainConfig(arch=args.arch, task=args.task, steps=args.steps, iters=args.iters,
+                       batch=args.batch, hidden=args.hidden, lr=args.lr,
+                       optimizer=args.optimizer, momentum=args.momentum, bptt=args.bptt,
+                       clip_norm=args.clip_norm, clip_value=args.clip_value, seed=args.seed,
+                       eval_every=args.eval_every, arch_options=arch_options,
+                       task_options=task_opts)
+
+
+def cmd_train(args) -> int:
+    """Train a catalog architecture on a built-in task; held-out loss against the baseline."""
+    import json
+
+    from tinygrad_rnn.models import train as training
+
+    config = _train_config(args)
+    try:
+        training.prepare(config)  # every bad name, pair or size is a usage error, before work
+    except ValueError as error:
+        raise UsageError(f"train: {error}") from None
+    console = _console(args)
+    display = None
+    try:
+        from viz.console import TrainDisplay, jsonable
+    except ImportError:  # the explorer is optional for training
+        TrainDisplay, jsonable = None, (lambda obj: obj)
+    task_name = config.task or training.get_arch(config.arch).default_task
+    if TrainDisplay is not None:
+        display = TrainDisplay(config.iters, console, quiet=args.quiet, json_mode=args.json,
+                               title=f"{config.arch} on {task_name}")
+
+    def progress(it, total, loss, metrics, clip):
+        if display is not None:
+            display.update(it, loss, clip=clip)
+
+    if display is not None:
+        with display:
+            result = training.train(config, on_progress=progress)
+    else:
+        result = training.train(config)
+    if args.json:
+        print(json.dumps(jsonable({**result.to_dict(), "kind": "train"})))
+        return 0
+    figures = {"arch": config.arch, "task": result.task, "T": result.steps,
+               "parameters": result.parameters, "held-out loss": result.test["loss"],
+               "baseline (constant prediction)": result.baseline,
+               "loss / baseline": result.test["loss"] / result.baseline
+               if result.baseline > 0 else None}
+    if "accuracy" in result.test:
+        figures["held-out accuracy"] = result.test["accuracy"]
+    if result.free_running is not None:
+        figures["held-out loss, teacher forced"] = result.test["loss"]
+        figures["held-out loss, free running"] = result.free_running["loss"]
+        if "accuracy" in result.free_running:
+            figures["accuracy, free running"] = result.free_running["accuracy"]
+    figures["seconds"] = round(result.seconds, 2)
+    if display is not None:
+        display.results(figures)
+    else:
+        for key, value in figures.items():
+            console.print(f"{key}: {value}", markup=False)
+    return 0
 
 
 COMMANDS = {
     "list": (_register_list, "the architecture catalog, one line each"),
+    "inspect": (_register_inspect, "graph statistics: nodes, parameters, depth, path lengths"),
+    "render": (_register_render, "draw the graph (unrolled or folded) to svg, png, pdf or dot"),
+    "trace": (_register_trace, "BPTT gradient trace per time step (--ops: node by node)"),
+    "train": (_register_train, "train an architecture on a built-in task (held-out loss vs "
+                               "baseline)"),
 }
 
 

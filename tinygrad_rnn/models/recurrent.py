@@ -1,0 +1,480 @@
+"""The tanh recurrent nets of chapter 10 in the book's notation: a(t), h(t), o(t); U, W, V, b, c.
+
+Every unroll runs step t (1-based, as the book) inside `scope(<scope_name>, step=t)` and names
+its states "h[t]"; the initial state h[0] carries no step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import init
+from ..autograd import ShapeError, scope
+from ..nn import Linear, Module, ModuleList, RNNCell
+from ..tensor import Tensor, cat
+from .base import Run, SequenceModel, uniform_param
+
+
+class BookRNN(SequenceModel):
+    """Hidden-to-hidden recurrence with an output at every step (DL book, 10.2, eq. 10.8-10.11).
+
+    a(t) = b + W h(t-1) + U x(t),  h(t) = tanh(a(t)),  o(t) = c + V h(t).
+    Shapes: x (T, B, D) -> o(t) (B, C); U (H, D), W (H, H), V (C, H), b (H,), c (C,).
+    """
+
+    scope_name = "rnn"
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 16):
+        super().__init__(input_size, output_size, hidden_size)
+        H = hidden_size
+        self.U = uniform_param((H, input_size), H)
+        self.W = uniform_param((H, H), H)
+        self.b = uniform_param((H,), H)
+        self.V = uniform_param((output_size, H), H)
+        self.c = uniform_param((output_size,), H)
+
+    def step(self, x_t: Tensor, h_prev: Tensor, t: int) -> Tensor:
+        """h(t) from h(t-1) and x(t). Shapes: x_t (B, D), h_prev (B, H) -> (B, H)."""
+        a = (self.b + h_prev @ self.W.T + x_t @ self.U.T).named(f"a[{t}]")
+        return a.tanh().named(f"h[{t}]")
+
+    def output(self, h: Tensor, t: int) -> Tensor:
+        return (self.c + h @ self.V.T).named(f"o[{t}]")
+
+    def forward(self, x: Tensor, state: Tensor | None = None, t0: int = 0,
+                emit: str = "every", **inputs) -> Run:
+        self._check_x(x)
+        self._check_emit(emit)
+        T = x.shape[0]
+        with scope(self.scope_name):
+            h = state if state is not None else self._zeros(x.shape[1]).named("h[0]")
+        outputs, states = [], []
+        for i in range(T):
+            t = t0 + i + 1
+            with scope(self.scope_name, step=t):
+                h = self.step(x[i], h, t)
+                states.append(h)
+                if self._emit_here(emit, i, T):
+                    outputs.append(self.output(h, t))
+        return Run(outputs, states, h)
+
+
+class Seq2OneRNN(BookRNN):
+    """Reads the whole sequence, then one output o(T) = c + V h(T) (DL book, 10.2, fig. 10.5)."""
+
+    scope_name = "rnn-seq2one"
+    emits = ("last",)
+
+    def forward(self, x, state=None, t0=0, emit="last", **inputs) -> Run:
+        return super().forward(x, state, t0, emit, **inputs)
+
+
+class OutputFeedbackRNN(SequenceModel):
+    """The only recurrence runs from the previous output to the hidden units (DL book, fig. 10.4).
+
+    h(t) = tanh(b + W y(t-1) + U x(t)),  o(t) = c + V h(t).
+    Teacher forcing (`teacher=` the true y(t) as vectors) feeds the true y(t-1): the steps are
+    decoupled and can be trained in parallel. Without `teacher`, it runs free: it feeds back its
+    own output (one-hot argmax, the softmax probabilities, or a sample; for real-valued targets
+    the output itself). Shapes: x (T, B, D), teacher (T, B, C); U (H, D), W (H, C), V (C, H).
+    """
+
+    scope_name = "rnn-output-feedback"
+    emits = ("every",)
+    uses_feedback = True
+    options = {"feedback": ("argmax", "what free-running feeds back for classes: argmax, probs "
+                                      "or sample")}
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 16,
+                 feedback: str = "argmax", classify: bool = True):
+        super().__init__(input_size, output_size, hidden_size)
+        if feedback not in ("argmax", "probs", "sample"):
+            raise ValueError(f"rnn-output-feedback: feedback must be argmax, probs or sample, "
+                             f"got {feedback!r}")
+        self.feedback, self.classify = feedback, classify
+        H = hidden_size
+        self.U = uniform_param((H, input_size), H)
+        self.W = uniform_param((H, output_size), H)
+        self.b = uniform_param((H,), H)
+        self.V = uniform_param((output_size, H), H)
+        self.c = uniform_param((output_size,), H)
+
+    @property
+    def recurrent_weight(self) -> None:
+        return None  # no hidden-to-hidden matrix: W maps outputs (C) to hidden units (H)
+
+    def _fed_back(self, o: Tensor, t: int) -> Tensor:
+        """What free-running feeds into step t+1: the model's own output at step t."""
+        if not self.classify:
+            return o
+        if self.feedback == "probs":
+            return o.softmax(-1).named(f"y_hat[{t}]")
+        if self.feedback == "argmax":
+            choice = o.data.argmax(-1)
+        else:
+            p = np.exp(o.data - o.data.max(-1, keepdims=True))
+            p = p / p.sum(-1, keepdims=True)
+            u = init.rng().random((p.shape[0], 1))
+            choice = np.minimum((p.cumsum(-1) < u).sum(-1), p.shape[-1] - 1)
+        # a discrete choice has no gradient: it enters the graph as a constant
+        return Tensor(np.eye(self.output_size, dtype=o.dtype)[choice], name=f"y_hat[{t}]")
+
+    def forward(self, x: Tensor, state: Tensor | None = None, t0: int = 0,
+                emit: str = "every", teacher: np.ndarray | None = None, **inputs) -> Run:
+        self._check_x(x)
+        self._check_emit(emit)
+        T, B = x.shape[0], x.shape[1]
+        if teacher is not None and np.shape(teacher) != (T, B, self.output_size):
+            raise ShapeError(f"rnn-output-feedback: teacher has shape {np.shape(teacher)}; "
+                             f"expected (T, B, C) = {(T, B, self.output_size)}")
+        with scope(self.scope_name):
+            y_prev = state if state is not None else \
+                self._zeros(B, self.output_size).named("y[0]")
+        outputs, states = [], []
+        for i in range(T):
+            t = t0 + i + 1
+            with scope(self.scope_name, step=t):
+                if teacher is not None and i > 0:
+                    # the true y(t-1) is an input of step t, like x(t): no link to step t-1
+                    y_prev = Tensor(np.asarray(teacher[i - 1], dtype=self.V.dtype),
+                                    name=f"y[{t - 1}]")
+                a = (self.b + y_prev @ self.W.T + x[i] @ self.U.T).named(f"a[{t}]")
+                h = a.tanh().named(f"h[{t}]")
+                o = (self.c + h @ self.V.T).named(f"o[{t}]")
+                states.append(h)
+                if emit != "none":
+                    outputs.append(o)
+                if teacher is None:
+                    y_prev = self._fed_back(o, t)
+        if teacher is not None:  # the state carried into a next chunk: the last true y
+            y_prev = Tensor(np.asarray(teacher[T - 1], dtype=self.V.dtype), name=f"y[{t0 + T}]")
+        return Run(outputs, states, y_prev)
+
+
+class ContextRNN(SequenceModel):
+    """A sequence generated from one fixed vector x (DL book, 10.2.4, fig. 10.9).
+
+    mode "input": x is an extra input at every step, a(t) = b + W h(t-1) + R x;
+    mode "initial": x sets the initial state, h(0) = tanh(P x), and a(t) = b + W h(t-1);
+    mode "both": both. o(t) = c + V h(t). Shapes: context (B, K); R, P (H, K).
+    """
+
+    scope_name = "context-rnn"
+    emits = ("every",)
+    needs_context = True
+    options = {"mode": ("input", "how the context enters: input (every step), initial (h(0)) "
+                                 "or both")}
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 16,
+                 mode: str = "input"):
+        super().__init__(input_size, output_size, hidden_size)
+        if mode not in ("input", "initial", "both"):
+            raise ValueError(f"context-rnn: mode must be input, initial or both, got {mode!r}")
+        self.mode = mode
+        H, K = hidden_size, input_size
+        self.W = uniform_param((H, H), H)
+        self.b = uniform_param((H,), H)
+        self.R = uniform_param((H, K), H) if mode in ("input", "both") else None
+        self.P = uniform_param((H, K), K) if mode in ("initial", "both") else None
+        self.V = uniform_param((output_size, H), H)
+        self.c = uniform_param((output_size,), H)
+
+    def forward(self, x: Tensor, state: Tensor | None = None, t0: int = 0,
+                emit: str = "every", context: Tensor | None = None, **inputs) -> Run:
+        self._check_x(x)
+        self._check_emit(emit)
+        if context is None:
+            raise ValueError("context-rnn: forward needs context= (B, K), the vector that "
+                             "conditions the sequence")
+        if context.shape != (x.shape[1], self.input_size):
+            raise ShapeError(f"context-rnn: context has shape {context.shape}; expected "
+                             f"(B, K) = {(x.shape[1], self.input_size)}")
+        with scope(self.scope_name):
+            if state is not None:
+                h = state
+            elif self.P is not None:
+                h = (context @ self.P.T).tanh().named("h[0]")
+            else:
+                h = self._zeros(x.shape[1]).named("h[0]")
+        outputs, states = [], []
+        for i in range(x.shape[0]):
+            t = t0 + i + 1
+            with scope(self.scope_name, step=t):
+                a = self.b + h @ self.W.T
+                if self.R is not None:
+                    a = a + context @ self.R.T
+                h = a.named(f"a[{t}]").tanh().named(f"h[{t}]")
+                states.append(h)
+                if emit != "none":
+                    outputs.append((self.c + h @ self.V.T).named(f"o[{t}]"))
+        return Run(outputs, states, h)
+
+
+class _DeepLayer(Module):
+    """One layer of a deep RNN: a(t) = b + W m(t) + U z(t), h(t) = tanh(a(t)).
+
+    m(t) = h(t-1), or with a deep transition m(t) = tanh(b_m + W_m h(t-1)) (an MLP between
+    steps, DL book 10.5, fig. 10.13b). z(t) is the layer's input (x or the layer below's h).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, deep_transition: bool):
+        super().__init__()
+        H = hidden_size
+        self.U = uniform_param((H, input_size), H)
+        self.W = uniform_param((H, H), H)
+        self.b = uniform_param((H,), H)
+        self.W_m = uniform_param((H, H), H) if deep_transition else None
+        self.b_m = uniform_param((H,), H) if deep_transition else None
+
+    def forward(self, z: Tensor, h_prev: Tensor, t: int) -> Tensor:
+        m = h_prev if self.W_m is None else (self.b_m + h_prev @ self.W_m.T).tanh()
+        return (self.b + m @ self.W.T + z @ self.U.T).named(f"a[{t}]").tanh().named(f"h[{t}]")
+
+
+class DeepRNN(SequenceModel):
+    """Stacked recurrent layers, optionally with deeper input, transition and output MLPs.
+
+    DL book 10.5, fig. 10.13: (a) layers stacked, h_l(t) reads h_{l-1}(t); (b) an MLP in the
+    input-to-hidden, hidden-to-hidden and hidden-to-output transforms. Shapes: x (T, B, D).
+    """
+
+    scope_name = "deep-rnn"
+    options = {"layers": (2, "number of stacked recurrent layers"),
+               "deep_input": (False, "an MLP layer between x(t) and the first recurrent layer"),
+               "deep_transition": (False, "an MLP layer between h(t-1) and h(t)"),
+               "deep_output": (False, "an MLP layer between the top h(t) and o(t)")}
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 16,
+                 layers: int = 2, deep_input: bool = False, deep_transition: bool = False,
+                 deep_output: bool = False):
+        super().__init__(input_size, output_size, hidden_size)
+        if not isinstance(layers, (int, np.integer)) or layers < 1:
+            raise ValueError(f"deep-rnn: layers must be a positive int, got {layers!r}")
+        H = hidden_size
+        self.input_mlp = Linear(input_size, H) if deep_input else None
+        first = H if deep_input else input_size
+        self.layers = ModuleList([_DeepLayer(first if i == 0 else H, H, deep_transition)
+                                  for i in range(layers)])
+        self.output_mlp = Linear(H, H) if deep_output else None
+        self.V = uniform_param((output_size, H), H)
+        self.c = uniform_param((output_size,), H)
+
+    @property
+    def recurrent_weight(self) -> Tensor:
+        return self.layers[0].W
+
+    def forward(self, x: Tensor, state: list | None = None, t0: int = 0,
+                emit: str = "every", **inputs) -> Run:
+        self._check_x(x)
+        self._check_emit(emit)
+        T = x.shape[0]
+        with scope(self.scope_name):
+            hs = list(state) if state is not None else \
+                [self._zeros(x.shape[1]).named("h[0]") for _ in self.layers]
+        outputs, states = [], []
+        for i in range(T):
+            t = t0 + i + 1
+            with scope(self.scope_name, step=t):
+                z = x[i] if self.input_mlp is None else self.input_mlp(x[i]).tanh()
+                for layer_index, layer in enumerate(self.layers):
+                    hs[layer_index] = layer(z, hs[layer_index], t)
+                    z = hs[layer_index]
+                states.append(z)
+                if self._emit_here(emit, i, T):
+                    top = z if self.output_mlp is None else self.output_mlp(z).tanh()
+                    outputs.append((self.c + top @ self.V.T).named(f"o[{t}]"))
+        return Run(outputs, states, hs)
+
+
+class SkipRNN(BookRNN):
+    """Skip connections through time: h(t) also receives h(t-d) (DL book 10.9.1).
+
+    a(t) = b + W h(t-1) + W_skip h(t-d) + U x(t) for t >= d (h(0) is the first source),
+    so gradients can cross d steps in one hop. Shapes as BookRNN; W_skip (H, H).
+    """
+
+    scope_name = "skip-rnn"
+    options = {"delay": (4, "the skip connection's delay d (>= 2)")}
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 16, delay: int = 4):
+        super().__init__(input_size, output_size, hidden_size)
+        if not isinstance(delay, (int, np.integer)) or delay < 2:
+            raise ValueError(f"skip-rnn: delay must be an int >= 2, got {delay!r}")
+        self.delay = int(delay)
+        self.W_skip = uniform_param((hidden_size, hidden_size), hidden_size)
+
+    def forward(self, x: Tensor, state: list | None = None, t0: int = 0,
+                emit: str = "every", **inputs) -> Run:
+        self._check_x(x)
+        self._check_emit(emit)
+        T = x.shape[0]
+        with scope(self.scope_name):
+            # the last d states, oldest first: history[0] is h(t-d) once d of them exist
+            history = list(state) if state is not None else \
+                [self._zeros(x.shape[1]).named("h[0]")]
+        outputs, states = [], []
+        for i in range(T):
+            t = t0 + i + 1
+            with scope(self.scope_name, step=t):
+                a = self.b + history[-1] @ self.W.T + x[i] @ self.U.T
+                if len(history) == self.delay:
+                    a = a + history[0] @ self.W_skip.T
+                h = a.named(f"a[{t}]").tanh().named(f"h[{t}]")
+                history = (history + [h])[-self.delay:]
+                states.append(h)
+                if self._emit_here(emit, i, T):
+                    outputs.append(self.output(h, t))
+        return Run(outputs, states, history)
+
+
+class LeakyRNN(BookRNN):
+    """Leaky units: a running average of a tanh RNN's proposal (DL book 10.9.2).
+
+    v(t) = tanh(b + W h(t-1) + U x(t)),  h(t) = alpha * h(t-1) + (1 - alpha) * v(t),
+    alpha fixed per unit: one value for all, or a spread of time scales tau from 1 to max_tau
+    (alpha = 1 - 1/tau, geometric spacing). Shapes as BookRNN; alpha (H,).
+    """
+
+    scope_name = "leaky-rnn"
+    options = {"alpha": ("spread", "a number in [0, 1) for every unit, or spread"),
+               "max_tau": (32.0, "the slowest unit's time scale when alpha=spread")}
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 16,
+                 alpha: str = "spread", max_tau: float = 32.0):
+        super().__init__(input_size, output_size, hidden_size)
+        if str(alpha) == "spread":
+            if not max_tau >= 1:
+                raise ValueError(f"leaky-rnn: max_tau must be >= 1, got {max_tau!r}")
+            tau = np.geomspace(1.0, max_tau, hidden_size)
+            self.alpha = (1.0 - 1.0 / tau).astype(np.float32)
+        else:
+            try:
+                value = float(alpha)
+            except ValueError:
+                raise ValueError(f"leaky-rnn: alpha must be a number in [0, 1) or 'spread', "
+                                 f"got {alpha!r}") from None
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"leaky-rnn: alpha must be in [0, 1), got {value}")
+            self.alpha = np.full(hidden_size, value, dtype=np.float32)
+
+    def step(self, x_t: Tensor, h_prev: Tensor, t: int) -> Tensor:
+        v = (self.b + h_prev @ self.W.T + x_t @ self.U.T).tanh().named(f"v[{t}]")
+        # the self-connection alpha * h(t-1) is linear: with alpha near 1 gradients pass unshrunk
+        return (self.alpha * h_prev + (1.0 - self.alpha) * v).named(f"h[{t}]")
+
+
+class _Group(Module):
+    """One time scale of a multiscale RNN: its units' U (H_k, D), W (H_k, H), b (H_k,)."""
+
+    def __init__(self, input_size: int, size: int, hidden_size: int):
+        super().__init__()
+        self.U = uniform_param((size, input_size), hidden_size)
+        self.W = uniform_param((size, hidden_size), hidden_size)
+        self.b = uniform_param((size,), hidden_size)
+
+    def forward(self, x_t: Tensor, h_prev: Tensor, name: str) -> Tensor:
+        return (self.b + h_prev @ self.W.T + x_t @ self.U.T).tanh().named(name)
+
+
+class MultiscaleRNN(SequenceModel):
+    """Units at several time scales: group k updates only every 2^k steps (DL book 10.9.3).
+
+    The length-one connections of the slow groups are removed: group k reads the groups' latest
+    values, which for itself were made 2^k steps earlier, so the graph holds edges of length
+    2^k (El Hihi & Bengio 1996; Koutnik et al. 2014). In between it keeps its value.
+    h(t) = [h_0(t), h_1(t), ...] feeds the output o(t) = c + V h(t).
+    """
+
+    scope_name = "multiscale-rnn"
+    options = {"scales": (3, "number of groups; group k updates every 2^k steps")}
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 16,
+                 scales: int = 3):
+        super().__init__(input_size, output_size, hidden_size)
+        if not isinstance(scales, (int, np.integer)) or not 1 <= scales <= hidden_size:
+            raise ValueError(f"multiscale-rnn: scales must be an int in [1, hidden_size="
+                             f"{hidden_size}], got {scales!r}")
+        base, extra = divmod(hidden_size, scales)
+        self.sizes = [base + (1 if k < extra else 0) for k in range(scales)]
+        self.periods = [2 ** k for k in range(scales)]
+        self.groups = ModuleList([_Group(input_size, n, hidden_size) for n in self.sizes])
+        self.V = uniform_param((output_size, hidden_size), hidden_size)
+        self.c = uniform_param((output_size,), hidden_size)
+
+    @property
+    def recurrent_weight(self) -> None:
+        return None  # each group has its own rows W_k (H_k, H), read at a different period
+
+    def forward(self, x: Tensor, state: list | None = None, t0: int = 0,
+                emit: str = "every", **inputs) -> Run:
+        self._check_x(x)
+        self._check_emit(emit)
+        T = x.shape[0]
+        with scope(self.scope_name):
+            groups = list(state) if state is not None else \
+                [self._zeros(x.shape[1], n).named(f"h{k}[0]") for k, n in enumerate(self.sizes)]
+        outputs, states = [], []
+        for i in range(T):
+            t = t0 + i + 1
+            with scope(self.scope_name, step=t):
+                # group k's own last value was made 2^k steps ago: the longer connection
+                latest = cat(groups, axis=1) if len(groups) > 1 else groups[0]
+                updated = list(groups)
+                for k, group in enumerate(self.groups):
+                    if t % self.periods[k] == 0:
+                        updated[k] = group(x[i], latest, f"h{k}[{t}]")
+                groups = updated
+                h = (cat(groups, axis=1) if len(groups) > 1 else groups[0] * 1.0).named(f"h[{t}]")
+                states.append(h)
+                if self._emit_here(emit, i, T):
+                    outputs.append((self.c + h @ self.V.T).named(f"o[{t}]"))
+        return Run(outputs, states, groups)
+
+
+class BiRNN(SequenceModel):
+    """A bidirectional RNN (DL book 10.3, fig. 10.11): h runs forward, g backward in time.
+
+    h(t) = RNNCell_f(x(t), h(t-1)), g(t) = RNNCell_b(x(t), g(t+1)), o(t) = head([h(t); g(t)]).
+    The backward direction needs the whole sequence, so it cannot be truncated into chunks.
+    """
+
+    scope_name = "birnn"
+    truncatable = False
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 16):
+        super().__init__(input_size, output_size, hidden_size)
+        self.fwd = RNNCell(input_size, hidden_size)
+        self.bwd = RNNCell(input_size, hidden_size)
+        self.head = Linear(2 * hidden_size, output_size)
+
+    @property
+    def recurrent_weight(self) -> Tensor:
+        return self.fwd.weight_hh
+
+    def forward(self, x: Tensor, state=None, t0: int = 0, emit: str = "every",
+                **inputs) -> Run:
+        self._check_x(x)
+        self._check_emit(emit)
+        if state is not None or t0:
+            raise ValueError("birnn: the backward direction needs the whole sequence; it cannot "
+                             "continue from a carried state (no truncated BPTT)")
+        T, B = x.shape[0], x.shape[1]
+        with scope(self.scope_name):
+            h = self._zeros(B).named("h[0]")
+            g = self._zeros(B).named(f"g[{T + 1}]")
+        hs, gs = [], [None] * T
+        for i in range(T):
+            with scope(self.scope_name, step=i + 1):
+                h = self.fwd(x[i], h).named(f"h[{i + 1}]")
+                hs.append(h)
+        for i in reversed(range(T)):
+            with scope(self.scope_name, step=i + 1):
+                g = self.bwd(x[i], g).named(f"g[{i + 1}]")
+                gs[i] = g
+        outputs = []
+        for i in range(T):
+            if self._emit_here(emit, i, T):
+                with scope(self.scope_name, step=i + 1):
+                    both = cat([hs[i], gs[i]], axis=1)
+                    outputs.append(self.head(both).named(f"o[{i + 1}]"))
+        return Run(outputs, hs, None, extra={"backward_states": gs})

@@ -1,0 +1,225 @@
+"""Training a catalog model on a task: full or truncated BPTT, clipping, Adam or SGD, seeded.
+
+    from tinygrad_rnn.models.train import TrainConfig, train
+    result = train(TrainConfig("lstm", task="adding", steps=20, iters=200))
+    print(result.test["loss"], result.baseline)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .. import optim
+from ..autograd import no_grad
+from ..init import manual_seed
+from ..tasks import Batch, Task, get_task
+from ..tensor import Tensor
+from . import get_arch, model_inputs
+from .base import SequenceModel, detach_state
+
+SCHEMA = 1
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (the same config and seed give the same numbers)."""
+
+    arch: str
+    task: str | None = None  # None: the architecture's default task
+    steps: int | None = None  # sequence length T; None: the task's default
+    iters: int = 300
+    batch: int = 32
+    hidden: int = 32
+    lr: float = 1e-2
+    optimizer: str = "adam"
+    momentum: float = 0.0
+    bptt: int | None = None  # truncated BPTT chunk length K; None: full BPTT
+    clip_norm: float | None = None
+    clip_value: float | None = None
+    seed: int = 0
+    eval_every: int = 50
+    eval_batch: int = 256
+    arch_options: dict = field(default_factory=dict)
+    task_options: dict = field(default_factory=dict)
+
+
+@dataclass
+class TrainResult:
+    """What a run measured: held-out metrics, the trivial baseline, the loss curve, the time."""
+
+    config: TrainConfig
+    task: str
+    steps: int
+    baseline: float
+    test: dict
+    free_running: dict | None
+    history: list
+    seconds: float
+    parameters: int
+
+    def to_dict(self) -> dict:
+        """JSON-ready, with "schema": 1."""
+        return {"schema": SCHEMA, "arch": self.config.arch, "task": self.task,
+                "steps": self.steps, "config": asdict(self.config), "baseline": self.baseline,
+                "test": self.test, "free_running": self.free_running, "history": self.history,
+                "seconds": round(self.seconds, 3), "parameters": self.parameters}
+
+
+def _check_config(config: TrainConfig) -> None:
+    checks = [("iters", config.iters, 1), ("batch", config.batch, 1), ("hidden", config.hidden, 1),
+              ("eval_every", config.eval_every, 1), ("eval_batch", config.eval_batch, 1)]
+    for what, value, least in checks:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
+            raise ValueError(f"{what} must be an int >= {least}, got {value!r}")
+    if config.bptt is not None and (not isinstance(config.bptt, (int, np.integer))
+                                    or config.bptt < 1):
+        raise ValueError(f"bptt must be an int >= 1 (the chunk length), got {config.bptt!r}")
+    if not (isinstance(config.lr, (int, float)) and config.lr > 0 and np.isfinite(config.lr)):
+        raise ValueError(f"lr must be a positive number, got {config.lr!r}")
+    for what in ("clip_norm", "clip_value"):
+        value = getattr(config, what)
+        if value is not None and not value > 0:
+            raise ValueError(f"{what} must be > 0, got {value!r}")
+    if config.optimizer not in ("adam", "sgd"):
+        raise ValueError(f"optimizer must be adam or sgd, got {config.optimizer!r}")
+
+
+def _slice_inputs(inputs: dict, start: int, stop: int) -> dict:
+    """The per-step inputs (the teacher's y) of one chunk; the context is the same throughout."""
+    return {key: (value[start:stop] if key == "teacher" else value)
+            for key, value in inputs.items()}
+
+
+def _counted(task: Task, batch: Batch, start: int, stop: int) -> int:
+    if not task.per_step:
+        return int(stop == batch.steps)
+    if batch.mask is None:
+        return stop - start
+    return int(batch.mask[start:stop].sum())
+
+
+def bptt_backward(model: SequenceModel, task: Task, batch: Batch, bptt: int | None = None,
+                  x: Tensor | None = None) -> float:
+    """Forward and backward over one batch, accumulating gradients; returns the mean loss.
+
+    bptt=K cuts the unroll into chunks of K steps: the state's values carry from one chunk to
+    the next, but it is detached, so no gradient crosses a chunk boundary (truncated BPTT).
+    Each chunk's summed loss is divided by the number of counted targets in the whole
+    sequence, so with K >= T this is exactly full BPTT on the mean loss.
+    x: the inputs as a Tensor (default: batch.x), e.g. one that requires grad to inspect.
+    """
+    if bptt is not None and not model.truncatable and bptt < batch.steps:
+        raise ValueError(f"{model.scope_name} cannot be trained with truncated BPTT: it needs the "
+                         f"whole sequence at once")
+    T = batch.steps
+    k = T if bptt is None else min(bptt, T)
+    x = Tensor(batch.x.astype(model.parameters()[0].dtype)) if x is None else x
+    inputs = model_inputs(model, task, batch)
+    total_targets = _counted(task, batch, 0, T)
+    state, total = None, 0.0
+    for start in range(0, T, k):
+        stop = min(T, start + k)
+        counted = _counted(task, batch, start, stop)
+        emit = "every" if task.per_step else ("last" if stop == T else "none")
+        chunk_x = x if (start, stop) == (0, T) else x[start:stop]
+        if counted:
+            run = model(chunk_x, state=state, t0=start, emit=emit,
+                        **_slice_inputs(inputs, start, stop))
+            loss, _ = task.loss(run.outputs, batch, t0=start, reduction="sum")
+            scaled = loss * (1.0 / total_targets)
+            scaled.backward()
+            total += float(scaled.item())
+        else:
+            with no_grad():  # nothing to learn from here: only the state's values go on
+                run = model(chunk_x, state=state, t0=start, emit="none",
+                            **_slice_inputs(inputs, start, stop))
+        state = detach_state(run.state)
+    return total
+
+
+def evaluate(model: SequenceModel, task: Task, batch: Batch, teacher: bool = True) -> dict:
+    """Held-out metrics without recording a graph (teacher=False: an output-feedback net runs
+    free, on its own outputs)."""
+    with no_grad():
+        emit = "every" if task.per_step else "last"
+        run = model(Tensor(batch.x.astype(model.parameters()[0].dtype)), emit=emit,
+                    **model_inputs(model, task, batch, teacher=teacher))
+        return task.metrics(run.outputs, batch)
+
+
+def make_optimizer(config: TrainConfig, params: list):
+    if config.optimizer == "adam":
+        return optim.Adam(params, lr=config.lr)
+    return optim.SGD(params, lr=config.lr, momentum=config.momentum)
+
+
+def prepare(config: TrainConfig) -> tuple:
+    """Check the config and build (task, steps, model); every bad input raises ValueError.
+
+    The architecture and task names raise UnknownArchError / UnknownTaskError (ValueErrors),
+    an unfit pair IncompatibleError, all with messages listing what is available.
+    """
+    _check_config(config)
+    arch = get_arch(config.arch)
+    task = get_task(config.task or arch.default_task, **config.task_options)
+    arch.check_task(task)
+    steps = task.default_steps if config.steps is None else config.steps
+    task.check_steps(steps)
+    manual_seed(config.seed)
+    model = arch.build(task, hidden=config.hidden, **config.arch_options)
+    if config.bptt is not None and not model.truncatable and config.bptt < steps:
+        raise ValueError(f"{arch.name} cannot be trained with truncated BPTT (--bptt): it needs "
+                         f"the whole sequence at once")
+    return task, steps, model
+
+
+def train(config: TrainConfig, on_progress: Callable | None = None) -> TrainResult:
+    """Train config.arch on its task and measure the held-out loss against the baseline.
+
+    on_progress(iteration, iters, train_loss, test_metrics_or_None, clip) is called after every
+    iteration (test metrics at every eval_every-th and the last; clip = (norm before, after)
+    when clipping by norm, else None).
+    """
+    task, steps, model = prepare(config)
+    params = model.parameters()
+    opt = make_optimizer(config, params)
+    train_rng = np.random.default_rng(config.seed)
+    test_batch = task.sample(config.eval_batch, steps, rng=np.random.default_rng(
+        config.seed + 1_000_003), split="test")
+    baseline = task.baseline(test_batch)
+    feedback = getattr(model, "uses_feedback", False)
+    history, test, free = [], {}, None
+    begin = time.perf_counter()
+    for it in range(1, config.iters + 1):
+        batch = task.sample(config.batch, steps, rng=train_rng)
+        opt.zero_grad()
+        loss = bptt_backward(model, task, batch, config.bptt)
+        if config.clip_value is not None:
+            optim.clip_grad_value_(params, config.clip_value)
+        clip = None
+        if config.clip_norm is not None:
+            before = optim.clip_grad_norm_(params, config.clip_norm)
+            clip = (before, min(before, config.clip_norm))
+        opt.step()
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"training diverged at iteration {it}: the loss is {loss}; "
+                                     f"try a smaller --lr or --clip-norm 1")
+        metrics = None
+        if it % config.eval_every == 0 or it == config.iters:
+            metrics = evaluate(model, task, test_batch)
+            test = metrics
+            row = {"iter": it, "train_loss": loss, "test_loss": metrics["loss"]}
+            if feedback:
+                free = evaluate(model, task, test_batch, teacher=False)
+                row["free_running_loss"] = free["loss"]
+            history.append(row)
+        if on_progress is not None:
+            on_progress(it, config.iters, loss, metrics, clip)
+    seconds = time.perf_counter() - begin
+    return TrainResult(config=config, task=task.name, steps=steps, baseline=baseline, test=test,
+                       free_running=free, history=history, seconds=seconds,
+                       parameters=int(sum(p.size for p in params)))

@@ -1,0 +1,31 @@
+"""Built-in sequence tasks: seeded synthetic data and one small text, no downloads.
+
+    from tinygrad_rnn.tasks import TASKS, get_task
+    task = get_task("adding")
+    batch = task.sample(batch=32, steps=50, rng=np.random.default_rng(0))
+
+Every task gives time-major inputs `x` (T, B, D) and targets at every step or one at the end,
+computes its own loss from a model's outputs (so every architecture is scored the same way) and
+knows its trivial baseline: the loss of the best prediction that ignores the inputs.
+"""
+
+from __future__ import annotations
+
+from .base import Batch, Task, UnknownTaskError
+from .synthetic import AddingTask, CopyTask, ParityTask, SineTask, TaggingTask
+from .text import NextCharTask
+
+TASKS: dict = {}
+for _cls in (AddingTask, CopyTask, ParityTask, NextCharTask, SineTask, TaggingTask):
+    TASKS[_cls.name] = _cls
+
+
+def get_task(name: str, **options) -> Task:
+    """A fresh task instance by name; options (e.g. delay=20) go to its constructor."""
+    if name not in TASKS:
+        raise UnknownTaskError(f"unknown task {name!r}; available: {', '.join(TASKS)}")
+    return TASKS[name](**options)
+
+
+__all__ = ["TASKS", "get_task", "Task", "Batch", "UnknownTaskError", "AddingTask", "CopyTask",
+           "ParityTask", "NextCharTask", "SineTask", "TaggingTask"]
