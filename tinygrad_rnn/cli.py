@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         _add_common(p)
         register(p)
+        p.set_defaults(parser=p)
     return parser
 
 
@@ -333,6 +334,60 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _register_demo(p):
+    p.add_argument("--out", default="tinygrad-rnn-demo", metavar="DIR",
+                   help="folder for the drawings (default: ./tinygrad-rnn-demo)")
+    p.add_argument("--iters", type=int, default=300, metavar="N",
+                   help="training iterations of the last part")
+    p.set_defaults(run=cmd_demo)
+
+
+def _demo_steps(out: str, iters: int) -> list:
+    """The tour, as the commands a learner can type afterwards, each with what to notice."""
+    return [
+        ("The catalog: every architecture of the chapter", ["list"]),
+        ("The textbook RNN's graph, measured with networkx", ["inspect", "rnn", "--steps", "8"]),
+        ("Unrolled through time: one cluster per step, U, W, V, b, c drawn once",
+         ["render", "rnn", "--steps", "4", "-o", f"{out}/rnn-unrolled.svg"]),
+        ("Folded back into the circuit: the delay loop is the black square",
+         ["render", "rnn", "--steps", "4", "--view", "folded", "-o", f"{out}/rnn-folded.svg"]),
+        ("An LSTM folded, with every node's gradient norm on the drawing",
+         ["render", "lstm", "--steps", "6", "--view", "folded", "--grads",
+          "-o", f"{out}/lstm-folded-grads.svg"]),
+        ("BPTT in the tanh RNN: how ‖dL(T)/dh(t)‖ shrinks going back in time",
+         ["trace", "rnn", "--steps", "16", "--last-step"]),
+        ("The same for an untrained LSTM: compare the mean decay factor per step",
+         ["trace", "lstm", "--steps", "16", "--last-step"]),
+        ("Training a GRU on the adding problem (predicting 1.0 scores about 0.167)",
+         ["train", "gru", "--task", "adding", "--steps", "20", "--iters", str(iters),
+          "--clip-norm", "1"]),
+    ]
+
+
+def cmd_demo(args) -> int:
+    """The tour: the catalog, drawings, BPTT traces and a short training run on built-in data."""
+    import pathlib
+
+    if args.iters < 1:
+        raise UsageError(f"demo: --iters must be at least 1, got {args.iters}")
+    pathlib.Path(args.out).mkdir(parents=True, exist_ok=True)
+    console = _console(args)
+    parser = build_parser()
+    steps = _demo_steps(args.out, args.iters)
+    for k, (title, argv) in enumerate(steps, 1):
+        console.rule(f"[bold]{k}/{len(steps)}  {title}", align="left")
+        console.print(f"$ tinygrad-rnn {' '.join(argv)}", style="cyan", markup=False)
+        sub_args = parser.parse_args(argv + (["--no-color"] if args.no_color else []))
+        code = sub_args.run(sub_args) or 0
+        if code:
+            return code
+    console.rule("[bold]done", align="left")
+    console.print(f"The drawings are in {pathlib.Path(args.out).resolve()}: open the .svg files "
+                  f"in a browser (hover a node for its op, shape, values and gradient).",
+                  markup=False)
+    return 0
+
+
 COMMANDS = {
     "list": (_register_list, "the architecture catalog, one line each"),
     "inspect": (_register_inspect, "graph statistics: nodes, parameters, depth, path lengths"),
@@ -340,6 +395,8 @@ COMMANDS = {
     "trace": (_register_trace, "BPTT gradient trace per time step (--ops: node by node)"),
     "train": (_register_train, "train an architecture on a built-in task (held-out loss vs "
                                "baseline)"),
+    "demo": (_register_demo, "the tour: catalog, drawings, BPTT traces and training, "
+                             "on built-in data"),
 }
 
 
@@ -351,8 +408,9 @@ def main(argv=None) -> int:
     except UsageError as error:
         if args.debug:
             raise
-        parser.print_usage(sys.stderr)
-        print(f"tinygrad-rnn: error: {error}", file=sys.stderr)
+        command_parser = getattr(args, "parser", parser)
+        command_parser.print_usage(sys.stderr)
+        print(f"{command_parser.prog}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tinygrad-rnn: interrupted", file=sys.stderr)
