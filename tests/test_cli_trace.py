@@ -85,7 +85,10 @@ def test_clip_shows_before_and_after(capsys):
 
 def test_unknown_arch_is_usage_error(capsys):
     code, out, err = run_cli(capsys, "trace", "no-such-arch")
-    assert code == 2 and "rnn" in err and len(err.strip().splitlines()) == 2  # usage + error
+    lines = err.strip().splitlines()
+    assert code == 2 and lines[0].startswith("usage: tinygrad-rnn trace")  # argparse's convention
+    assert lines[-1].startswith("tinygrad-rnn trace: error: unknown architecture") \
+        and "rnn" in lines[-1]
 
 
 def test_piped_output_plain_and_colour_switches():

@@ -125,7 +125,7 @@ def test_cannot_truncate_a_bidirectional_net():
 def test_cli_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert message in err[-1] and err[-1].startswith("tinygrad-rnn: error:")
+    assert message in err[-1] and err[-1].startswith("tinygrad-rnn train: error:")
     assert not any("Traceback" in line for line in err)
 
 
