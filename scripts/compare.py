@@ -10,7 +10,13 @@ the trivial baseline. Claims are checked against the numbers and written as hold
 
 from __future__ import annotations
 
-import argparse
+import os
+
+# one BLAS thread, set before numpy loads: small per-step matmuls run faster without threads
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
 import pathlib
 import platform
 import statistics

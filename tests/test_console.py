@@ -24,33 +24,40 @@ def _orthogonal(n, seed):
     return q
 
 
-def tiny_rnn(w_scale=1.0, T=6, B=2, H=4, D=3, seed=0, activation="tanh", last_only=False):
+def tiny_rnn(w_scale=1.0, T=6, B=2, H=4, D=3, seed=0, activation="tanh", last_only=False,
+             sum_inside=False, x_scale=1.0):
     """h_t = act(x_t U^T + h_{t-1} W^T + b), o_t = h_t V^T, L = sum_t sum(o_t^2), float64.
 
     W = w_scale * an orthogonal matrix, so each step back scales dL/dh by exactly w_scale
-    when the activation is the identity.
+    when the activation is the identity. sum_inside: the running sum L = L(1) + ... + L(t) is
+    taken inside each step's scope (its add nodes carry step tags), as many models write it.
     """
     rng = np.random.default_rng(seed)
     W = Tensor(w_scale * _orthogonal(H, seed), requires_grad=True, name="W")
     U = Tensor(rng.normal(size=(H, D)), requires_grad=True, name="U")
     V = Tensor(rng.normal(size=(2, H)), requires_grad=True, name="V")
     b = Tensor(rng.normal(size=H) * 0.1, requires_grad=True, name="b")
-    x = Tensor(rng.normal(size=(T, B, D)))
+    x = Tensor(x_scale * rng.normal(size=(T, B, D)))
     h = Tensor(np.zeros((B, H)))
-    states, outputs, losses = [], [], []
+    states, outputs, losses, running = [], [], [], None
     for t in range(1, T + 1):
         with scope("rnn", step=t):
             a = x[t - 1] @ U.T + h @ W.T + b
             h = (a.tanh() if activation == "tanh" else a).named(f"h[{t}]")
             o = h @ V.T
             losses.append((o * o).sum())
+            if sum_inside and not last_only:
+                running = losses[-1] if running is None else running + losses[-1]
         states.append(h)
         outputs.append(o)
     loss = losses[-1]
-    if not last_only:
+    if running is not None:
+        loss = running
+    elif not last_only:
         for step_loss in losses[:-1]:
             loss = loss + step_loss
-    return {"loss": loss, "states": states, "outputs": outputs, "W": W, "U": U, "V": V, "b": b}
+    return {"loss": loss, "states": states, "outputs": outputs, "losses": losses, "W": W,
+            "U": U, "V": V, "b": b}
 
 
 def colour_codes(text: str) -> list[str]:
@@ -149,7 +156,8 @@ def test_vanishing_flagged_healthy_not_exploding_flagged():
     assert "exploded at t=1,2" in text and "growth factor per step 10" in text
 
 
-def test_through_time_part_found_when_the_recurrence_passes_through_the_output():
+@pytest.mark.parametrize("sum_inside", [False, True])
+def test_through_time_part_found_when_the_recurrence_passes_through_the_output(sum_inside):
     rng = np.random.default_rng(1)
     V = Tensor(rng.normal(size=(2, 3)), requires_grad=True, name="V")
     W = Tensor(rng.normal(size=(3, 2)), requires_grad=True, name="W")
@@ -160,10 +168,13 @@ def test_through_time_part_found_when_the_recurrence_passes_through_the_output()
             h = (o @ W.T + 0.5).tanh()  # fig. 10.4: the output o(t-1), not h(t-1), feeds h(t)
             o = h @ V.T
             step_loss = (o * o).sum()
+            if sum_inside:
+                loss = step_loss if loss is None else loss + step_loss
         h.retain_grad()
         states.append(h)
         outputs.append(o)
-        loss = step_loss if loss is None else loss + step_loss
+        if not sum_inside:
+            loss = step_loss if loss is None else loss + step_loss
     report = bptt_report(loss, states, console=recording())
     for row, h, out in zip(report.steps, states, outputs):
         local = 2 * out.data @ V.data
@@ -203,6 +214,72 @@ def test_last_step_only_equals_gradient_of_the_last_loss():
     reference = tiny_rnn(T=5, seed=3)
     reference["loss"].backward()
     assert np.allclose(full["W"].grad, reference["W"].grad)
+
+
+def _close(a, b):
+    """a and b (nested JSON-ready data) equal, floats to 1e-12 relative."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    if isinstance(a, float):
+        return a == pytest.approx(b, rel=1e-12, abs=1e-300)
+    return a == b
+
+
+@pytest.mark.parametrize("last_step_only", [False, True])
+def test_loss_summed_inside_or_outside_the_step_scope_gives_the_same_report(last_step_only):
+    # inside, the running sum's add nodes carry the step tags t = 2..T: they must not make the
+    # loss at step t look as if it came back through time
+    reports = []
+    for inside in (False, True):
+        net = tiny_rnn(w_scale=0.5, T=8, sum_inside=inside)
+        reports.append(bptt_report(net["loss"], net["states"], console=recording(),
+                                   last_step_only=last_step_only,
+                                   recurrent_weight=net["W"]).to_dict())
+    assert _close(reports[0], reports[1])
+    assert reports[0]["steps"][0]["through"] > 0
+
+
+@pytest.mark.parametrize("sum_inside", [False, True])
+def test_direct_part_is_the_gradient_of_the_own_step_loss(sum_inside):
+    T = 6
+    measured = tiny_rnn(w_scale=0.8, T=T, sum_inside=sum_inside)
+    own = []  # dL(t)/dh_t from a backward of L(t) alone, as arrays
+    for t in range(1, T + 1):
+        h = measured["states"][t - 1]
+        h.retain_grad()
+        h.zero_grad()
+        measured["losses"][t - 1].backward(retain_graph=True)
+        own.append(np.array(h.grad))
+    for h in measured["states"]:
+        h.zero_grad()
+    measured["loss"].backward()
+    net = tiny_rnn(w_scale=0.8, T=T, sum_inside=sum_inside)
+    report = bptt_report(net["loss"], net["states"], console=recording())
+    for row, h, direct in zip(report.steps, measured["states"], own):
+        assert row.total == pytest.approx(np.linalg.norm(h.grad), rel=1e-12)
+        assert row.local == pytest.approx(np.linalg.norm(direct), rel=1e-10)
+        assert row.through == pytest.approx(np.linalg.norm(h.grad - direct), rel=1e-9,
+                                            abs=1e-14)
+        assert row.residual < 1e-12
+    assert report.steps[-1].through == 0
+
+
+@pytest.mark.parametrize("sum_inside", [False, True])
+def test_last_step_only_vanishes_as_retain_grad_says(sum_inside):
+    # gain 0.5 over 30 steps: ||dL(T)/dh_1|| is about 1e-11, not the size of the per-step losses
+    T = 30
+    net = tiny_rnn(w_scale=0.5, T=T, sum_inside=sum_inside, x_scale=0.3)
+    report = bptt_report(net["loss"], net["states"], console=recording(), last_step_only=True)
+    ref = tiny_rnn(w_scale=0.5, T=T, last_only=True, x_scale=0.3)
+    for h in ref["states"]:
+        h.retain_grad()
+    ref["loss"].backward()
+    for row, h in zip(report.steps, ref["states"]):
+        assert row.total == pytest.approx(np.linalg.norm(h.grad), rel=1e-9, abs=1e-300)
+    assert 1e-13 < report.steps[0].total < 1e-9
+    assert report.vanished[0] == 1
 
 
 def test_to_dict_is_json_and_matches_the_table():

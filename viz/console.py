@@ -471,17 +471,23 @@ def _radius(weight) -> tuple[float | None, str | None]:
 
 
 class _StepSplitter:
-    """Split every gradient into the part from its own step and the part from other steps.
+    """Split each state's gradient into the book's two parts, beside backward (on_grad + vjp).
 
-    Runs beside backward through on_grad + vjp, as a second, split copy of the same sweep. For a
-    node of step s, "through time" is what reaches it from the nodes of other steps (the next
-    step's cell reading h_t, or an output fed back into the next step), carried back through
-    the nodes of step s; the rest is "from L(t)": the loss at step s, or nodes outside any step
-    such as a final loss over all the outputs. The two parts add up to the gradient by
-    linearity; the engine's own total checks it.
+    dL/dh_t = ∂L(t)/∂h_t + (dL/dh_{t+1}) ∂h_{t+1}/∂h_t: the part "through time" is exactly the
+    gradient that reached h_t after passing through a later state. So the sweep carries two
+    streams per node: "direct", gradient that has not yet passed through any state, and
+    "through", gradient that has passed through at least one. At a state the incoming total
+    (direct + through) continues down entirely as "through"; every other node passes each
+    stream on linearly with vjp. Nothing depends on step tags, so a loss summed inside or
+    outside the step scopes splits the same, and a recurrence through the output (h(t) -> o(t)
+    -> h(t+1)) still counts as through time: h(t+1) is a later state. The streams add up to
+    the engine's total by linearity; the report checks it.
+
+    Also collects, per parameter, what the nodes of each step pass to it (tagged by the
+    sending node's step).
     """
 
-    def __init__(self, states, params, restricted: bool = False):
+    def __init__(self, root, states, params, restricted: bool = False):
         self.index = {h.id: i for i, h in enumerate(states)}
         self.state_step = [h.step if h.step is not None else i + 1 for i, h in enumerate(states)]
         self.last_state = states[-1].id
@@ -491,56 +497,48 @@ class _StepSplitter:
         self.totals = [None] * len(states)
         self.param_index = {p.id: i for i, (_, p) in enumerate(params)}
         self.contrib: list[dict] = [{} for _ in params]
-        self.pending_local: dict = {}  # node id -> its local part so far
+        self.pending_direct: dict = {}  # node id -> its direct stream so far
         self.pending_through: dict = {}
-
-    def _step(self, node):
-        i = self.index.get(node.id)
-        return node.step if i is None else self.state_step[i]
+        # only nodes computed from some state can carry gradient on to a state: streams go to
+        # those alone (ids are a topological order, parents first)
+        self.carries = set()
+        for node in _graph_nodes(root):
+            if node.requires_grad and (node.id in self.index
+                                       or any(p.id in self.carries for p in node.parents)):
+                self.carries.add(node.id)
 
     def on_grad(self, node, grad) -> None:
         g = np.asarray(grad, dtype=np.float64)
-        local = self.pending_local.pop(node.id, None)
+        direct = self.pending_direct.pop(node.id, None)
         through = self.pending_through.pop(node.id, None)
-        step = self._step(node)
-        if step is None or (local is None and through is None):
-            local, through = g, None  # the loss itself, or a node outside the steps
+        if direct is None and through is None:
+            direct = g  # the loss itself: nothing has passed through a state yet
         i = self.index.get(node.id)
         if i is not None:
             if self.restricted and node.id != self.last_state:
-                local, through = None, g  # the hook kept only the through-time part
-            self.totals[i], self.local[i], self.through[i] = g, local, through
-        sent = sent_local = sent_through = None
+                direct = None  # the hook kept only the through-time part: g is that part
+            self.totals[i], self.local[i], self.through[i] = g, direct, through
+            direct, through = None, g  # from here on, all of it has passed through h_t
+        cache: dict = {}  # id of a gradient -> what vjp passes on for it (computed once)
+
+        def passed(part):
+            if part is None:
+                return None
+            if id(part) not in cache:
+                cache[id(part)] = vjp(node, part)
+            return cache[id(part)]
+
         for k, parent in enumerate(node.parents):
             if not parent.requires_grad:
                 continue
             j = self.param_index.get(parent.id)
-            parent_step = self._step(parent)
-            if j is None and parent_step is None:
-                continue
-            if sent is None:
-                sent = vjp(node, g)
-            if sent[k] is None:
-                continue
             if j is not None:
-                _add(self.contrib[j], node.step, sent[k])
-            if parent_step is None:
-                continue
-            if step is not None and step != parent_step:
-                _add(self.pending_through, parent.id, sent[k])
-                continue
-            if local is not None:
-                if local is g:
-                    sent_local = sent
-                elif sent_local is None:
-                    sent_local = vjp(node, local)
-                _add(self.pending_local, parent.id, sent_local[k])
-            if through is not None:
-                if through is g:
-                    sent_through = sent
-                elif sent_through is None:
-                    sent_through = vjp(node, through)
-                _add(self.pending_through, parent.id, sent_through[k])
+                _add(self.contrib[j], node.step, passed(g)[k])
+            if parent.id in self.carries:
+                for part, pending in ((direct, self.pending_direct),
+                                      (through, self.pending_through)):
+                    if part is not None:
+                        _add(pending, parent.id, passed(part)[k])
 
     def through_hook(self, i: int, state):
         """A hook that keeps only the through-time part of state i (drops L(t)'s own part)."""
@@ -576,8 +574,9 @@ def bptt_report(loss, states, params=None, console: Console | None = None,
     """Run backward from `loss` and report dL/dh_t per step, split into its two parts.
 
     Shapes: states are h_1..h_T, each (B, H). Captures each state's total gradient and, via
-    on_grad + vjp, splits it into the part from the loss at step t itself and the part arriving
-    through time from later steps (see _StepSplitter); the two must add up to the total. Per
+    on_grad + vjp, splits it as the book does: dL/dh_t = ∂L(t)/∂h_t + (dL/dh_{t+1}) ∂h_{t+1}/∂h_t,
+    the part that reached h_t without passing through a later state ("from L(t)") and the part
+    that did ("through time", see _StepSplitter); the two must add up to the total. Per
     parameter, the contribution of each step (what the nodes of step t pass to it) is checked
     to sum to its gradient. `recurrent_weight` adds its spectral radius to the summary (the
     largest singular value when it is not square). `last_step_only` restricts the loss to the
@@ -592,7 +591,7 @@ def bptt_report(loss, states, params=None, console: Console | None = None,
     restricted = _last_step_pass(loss, states) if last_step_only and len(states) > 1 else None
     before = {p.id: None if p.grad is None else np.array(p.grad, dtype=np.float64)
               for _, p in named}
-    splitter = _StepSplitter(states, named)
+    splitter = _StepSplitter(loss, states, named)
     loss.backward(on_grad=splitter.on_grad)
 
     steps = []
@@ -628,13 +627,14 @@ def bptt_report(loss, states, params=None, console: Console | None = None,
 
 def _last_step_pass(loss, states) -> list[tuple]:
     """dL(T)/dh_t for every t: a backward (graph kept) in which each earlier state's gradient is
-    replaced by its through-time part, so only the last step's loss flows back.
+    replaced by its through-time part (what came back through h_{t+1}), so the losses of the
+    earlier steps stop at their own state and only the last step's loss flows back.
 
     Leaves' and retained nodes' gradients are restored afterwards.
     """
     nodes = [n for n in _graph_nodes(loss) if n.requires_grad]
     saved = [(n, None if n.grad is None else np.array(n.grad)) for n in nodes]
-    splitter = _StepSplitter(states, [], restricted=True)
+    splitter = _StepSplitter(loss, states, [], restricted=True)
     handles = [h.register_hook(splitter.through_hook(i, h)) for i, h in enumerate(states[:-1])]
     try:
         loss.backward(retain_graph=True, on_grad=splitter.on_grad)
