@@ -21,6 +21,8 @@ from rich.text import Text
 
 from tinygrad_rnn.autograd import vjp
 
+from .graph import walk
+
 SCHEMA = 1
 VANISHED_BELOW = 1e-6  # through-time part below this fraction of ||dL/dh_T||: vanished
 EXPLODED_ABOVE = 1e6  # ... above this multiple of it: exploded
@@ -151,19 +153,6 @@ def _bar_width(console: Console, used: int, bars: int) -> int:
 
 def _default_console(console: Console | None) -> Console:
     return console if console is not None else Console(highlight=False)
-
-
-def _graph_nodes(root) -> list:
-    """Every node reachable from root (parents of parents ...), iteratively, by id."""
-    seen = {root.id: root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for parent in node.parents:
-            if parent.id not in seen:
-                seen[parent.id] = parent
-                stack.append(parent)
-    return [seen[key] for key in sorted(seen)]
 
 
 # --------------------------------------------------------------------- backward, node by node
@@ -445,7 +434,7 @@ def _named_params(params, loss) -> list[tuple[str, Any]]:
     """(name, tensor) pairs from None (the graph's leaves that require grad), a Module, a dict
     or an iterable of tensors or pairs."""
     if params is None:
-        leaves = [n for n in _graph_nodes(loss) if not n.parents and n.requires_grad]
+        leaves = [n for n in walk(loss) if not n.parents and n.requires_grad]
         return [(n.name or f"param#{n.id}", n) for n in leaves]
     if hasattr(params, "named_parameters"):
         return list(params.named_parameters())
@@ -502,7 +491,7 @@ class _StepSplitter:
         # only nodes computed from some state can carry gradient on to a state: streams go to
         # those alone (ids are a topological order, parents first)
         self.carries = set()
-        for node in _graph_nodes(root):
+        for node in walk(root):
             if node.requires_grad and (node.id in self.index
                                        or any(p.id in self.carries for p in node.parents)):
                 self.carries.add(node.id)
@@ -632,7 +621,7 @@ def _last_step_pass(loss, states) -> list[tuple]:
 
     Leaves' and retained nodes' gradients are restored afterwards.
     """
-    nodes = [n for n in _graph_nodes(loss) if n.requires_grad]
+    nodes = [n for n in walk(loss) if n.requires_grad]
     saved = [(n, None if n.grad is None else np.array(n.grad)) for n in nodes]
     splitter = _StepSplitter(loss, states, [], restricted=True)
     handles = [h.register_hook(splitter.through_hook(i, h)) for i, h in enumerate(states[:-1])]

@@ -61,7 +61,7 @@ def _norm(grad) -> float:
 
 def backward_has_run(root) -> bool:
     """True when some leaf that root depends on and that requires grad holds a gradient."""
-    for tensor in _walk(root):
+    for tensor in walk(root):
         if not tensor.parents and tensor.requires_grad and tensor.grad is not None:
             return True
     return False
@@ -81,7 +81,7 @@ def record_gradients(root) -> dict:
     return grads
 
 
-def _walk(root) -> list:
+def walk(root) -> list:
     """Every tensor reachable from root over .parents, in id (creation) order; iterative."""
     seen = {root.id: root}
     stack = [root]
@@ -106,7 +106,7 @@ def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
     on_grad. Edge attribute `slots`: the argument
     positions at which the parent enters the child (x * x gives (0, 1)).
     """
-    tensors = _walk(root)
+    tensors = walk(root)
     recorded = _recalled(root) if grads else None
     if grads and recorded is None and root.requires_grad and not backward_has_run(root):
         recorded = record_gradients(root)
