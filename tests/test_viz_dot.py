@@ -61,7 +61,11 @@ def test_folded_golden(update_golden):
     check_golden("user_rnn_folded.dot", source, update_golden)
     assert kinds(source) == {"param": 2, "input": 2, "op": 7, "tensor": 1, "loss": 1,
                              "delay": 3}
-    delays = re.findall(r'xlabel="(delay -?\d+\\n\d+ steps?)"', source)
+    # the label rides on the edge leaving the marker (a delay node, drawn as a black square)
+    markers = {n for n, attrs in NODE.findall(source) if "class=delay" in attrs}
+    delays = re.findall(r'(n\d+) -> n\d+ \[label="(delay -?\d+\\n\d+ steps?)"', source)
+    assert {m for m, _ in delays} == markers
+    delays = [text for _, text in delays]
     assert sorted(delays) == ["delay 1\\n1 step", "delay 1\\n1 step", "delay 1\\n2 steps"]
     assert 'label="h[t]\\ntanh · (1, 3)"' in source
     assert "t = 2–3" in source  # the loss add exists from step 2 on
@@ -146,7 +150,7 @@ def two_scopes(T: int) -> Tensor:
 
 def test_delays_and_cross_scope_edges():
     source = draw(two_scopes(4), view="folded").source
-    delays = set(re.findall(r'xlabel="delay (-?\d+)\\n', source))
+    delays = set(re.findall(r'label="delay (-?\d+)\\n', source))
     assert delays == {"1", "-1"}
     assert 'label="4 step pairs"' in source  # enc h[t] -> bwd g[t], for every t
     assert 'label="2 step pairs"' in source  # enc h[T] -> dec d[1], d[2]
@@ -199,6 +203,68 @@ def test_hostile_names_are_escaped(view):
     assert "&amp;foo;" in source and "&lt;b&gt;" in source
     assert 'say \\"hi\\"' in source
     assert "two\\nlines" in source and "ünï ∑ 🙂" in source
+
+
+def labels_by_class(source: str, kind: str) -> list:
+    """The visible first line of every drawn node of one class."""
+    return [re.search(r'label="([^"\\]*)', attrs).group(1)
+            for _, attrs in NODE.findall(source) if f"class={kind}" in attrs]
+
+
+def shared_names(T: int) -> Tensor:
+    """Two 'cells' whose parameters share attribute names, as ModuleList layers or a birnn's
+    fwd/bwd cells do, plus two same-named parameters used in the same scope."""
+    rng = np.random.default_rng(1)
+    cells = {side: (Tensor(rng.normal(size=(2, 2)), requires_grad=True, name="weight_hh"),
+                    Tensor(rng.normal(size=2), requires_grad=True, name="bias"))
+             for side in ("fwd", "bwd")}
+    twins = [Tensor(rng.normal(size=2), requires_grad=True, name="gain") for _ in range(2)]
+    out = Tensor(np.zeros(2), requires_grad=True, name="head")
+    for side, (w, b) in cells.items():
+        h = Tensor(np.ones((1, 2)), name="h[0]")
+        for t in range(1, T + 1):
+            with scope("net"), scope(side, step=t):
+                h = (h @ w + b).tanh().named(f"h[{t}]")
+        with scope("net"):
+            out = out + h.sum(axis=0)
+    with scope("net"):
+        out = out * twins[0] * twins[1]
+    return out.sum()
+
+
+@pytest.mark.parametrize("view", ["unrolled", "folded"])
+def test_shared_parameter_names_are_qualified(view):
+    source = draw(shared_names(3), view=view).source
+    labels = labels_by_class(source, "param")
+    assert sorted(labels) == ["bwd.bias", "bwd.weight_hh", "fwd.bias", "fwd.weight_hh",
+                              "gain#1", "gain#2", "head"]
+    assert 'tooltip="parameter fwd.weight_hh\\n' in source  # the tooltip names it the same
+    assert draw(shared_names(3), view=view).source == source  # deterministic
+
+
+@pytest.mark.parametrize("arch,view", [("birnn", "folded"), ("birnn", "unrolled"),
+                                       ("deep-rnn", "folded")])
+def test_catalog_parameter_labels_are_unique(arch, view):
+    models = pytest.importorskip("tinygrad_rnn.models")
+    if arch not in models.ARCHS:
+        pytest.skip(f"{arch} is not in the catalog yet")
+    source = draw(models.build_graph(arch, steps=3).loss, view=view).source
+    labels = labels_by_class(source, "param")
+    assert len(labels) == len(set(labels)) == len(
+        list(models.build_graph(arch, steps=3).model.parameters()))
+    if arch == "birnn":
+        assert {"fwd.weight_ih", "bwd.weight_ih", "fwd.bias_hh", "bwd.bias_hh"} <= set(labels)
+    else:
+        assert {"layers.0.W", "layers.1.W"} <= set(labels)
+
+
+def test_delay_legend_entry_is_one_node_inside_the_legend():
+    source = draw(user_rnn(3), view="folded").source
+    legend = source[source.index("subgraph cluster_legend"):]
+    assert "delay d: from step t-d" in legend and "xlabel" not in legend
+    entry = next(line for line in legend.splitlines() if "delay d:" in line)
+    assert "shape=plaintext" in entry and 'bgcolor="#000000"' in entry
+    assert "delay d:" not in draw(user_rnn(3)).source  # unrolled: no delays, no entry
 
 
 def test_bad_arguments():

@@ -1,5 +1,6 @@
 """viz.render through the real `dot` binary: SVG parsed as XML, other formats, missing dot."""
 
+import re
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -49,6 +50,20 @@ def test_svg_is_xml_with_the_expected_nodes(tmp_path, view):
         assert by_class["delay"] == 3 and any(t.startswith("h[t]") for t in texts)
     tips = [tip for _, _, tip in nodes if tip]
     assert any("shape: (1, 3) float64" in tip and "grad norm:" in tip for tip in tips)
+
+
+@needs_dot
+def test_delay_legend_text_is_drawn_inside_the_legend_box(tmp_path):
+    root = ET.parse(render(user_rnn(3), tmp_path / "f.svg", view="folded")).getroot()
+    box = next(g for g in root.iter(f"{SVG}g") if g.findtext(f"{SVG}title") == "cluster_legend")
+    shape = next(e for e in box if e.tag in (f"{SVG}path", f"{SVG}polygon"))
+    numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?",
+                                            shape.get("d") or shape.get("points"))]
+    xs, ys = numbers[0::2], numbers[1::2]
+    texts = [t for t in root.iter(f"{SVG}text") if "delay d:" in "".join(t.itertext())]
+    assert len(texts) == 1
+    x, y = float(texts[0].get("x")), float(texts[0].get("y"))
+    assert min(xs) < x < max(xs) and min(ys) < y < max(ys)
 
 
 @needs_dot

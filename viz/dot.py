@@ -24,7 +24,8 @@ FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
 
 # Shape tells the kind even when grads=True recolours the fill (never colour alone).
 KIND_STYLE = {
-    "param": {"shape": "box3d", "style": "filled", "fillcolor": "#fdb863"},
+    # box3d's depth edges cut into the label unless the margin leaves room for them
+    "param": {"shape": "box3d", "style": "filled", "fillcolor": "#fdb863", "margin": "0.12,0.07"},
     "input": {"shape": "invhouse", "style": "filled", "fillcolor": "#b8e186"},
     "constant": {"shape": "note", "style": "filled", "fillcolor": "#eeeeee"},
     "op": {"shape": "ellipse", "style": "filled", "fillcolor": "#ffffff"},
@@ -37,6 +38,11 @@ KIND_TEXT = {"param": "parameter", "input": "input", "constant": "constant", "op
 # viridis, dark (small gradient) to yellow (large): sequential and colour-blind safe
 VIRIDIS = ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c",
            "#28ae80", "#5ec962", "#addc30", "#fde725"]
+
+
+DELAY_LEGEND = ('<<table border="0" cellborder="0" cellspacing="4" cellpadding="0"><tr>'
+                '<td fixedsize="true" width="10" height="10" bgcolor="#000000"></td>'
+                '<td>delay d: from step t-d</td></tr></table>>')
 
 
 class GraphvizNotFound(RuntimeError):
@@ -352,6 +358,44 @@ def _cluster_path(attrs: dict, unroll: dict, step_clusters: bool) -> tuple:
     return head + (f"t = {step}",) + scope[len(head):]
 
 
+def _common_prefix(scopes: list) -> tuple:
+    prefix = scopes[0] if scopes else ()
+    for scope in scopes[1:]:
+        n = 0
+        while n < min(len(prefix), len(scope)) and prefix[n] == scope[n]:
+            n += 1
+        prefix = prefix[:n]
+    return prefix
+
+
+def parameter_names(graph: nx.DiGraph) -> dict:
+    """node -> the name its parameter node is drawn with: the plain name when unique, else
+    qualified by where it is used ("fwd.weight_ih", "layers.0.W").
+
+    A Parameter's name is only its attribute name and parameters are made outside any scope,
+    so the qualifier comes from the consumers: the scope they share, minus the prefix every
+    parameter of that name shares (the architecture's own scope). Names still equal after that
+    get "#1", "#2", ... in creation order.
+    """
+    groups: dict = {}
+    for node, attrs in graph.nodes(data=True):
+        if attrs["kind"] == "param" and attrs["name"]:
+            groups.setdefault(attrs["name"], []).append(node)
+    out = {}
+    for name, nodes in groups.items():
+        if len(nodes) == 1:
+            continue
+        used = {node: _common_prefix([graph.nodes[c]["scope"] for c in graph.successors(node)])
+                for node in nodes}
+        shared = len(_common_prefix(list(used.values())))
+        labels = {node: ".".join(used[node][shared:] + (name,)) for node in nodes}
+        for node in nodes:
+            twins = [n for n in nodes if labels[n] == labels[node]]
+            out[node] = labels[node] if len(twins) == 1 else \
+                f"{labels[node]}#{twins.index(node) + 1}"
+    return out
+
+
 def _related(a: tuple, b: tuple) -> bool:
     """One scope path is a prefix of the other: the same unrolled module."""
     n = min(len(a), len(b))
@@ -373,6 +417,7 @@ def _draw_unrolled(graph: nx.DiGraph, values: bool, scale, rankdir: str, max_ste
     drawing = _Drawing(rankdir, note)
     kinds = set()
     ellipsis = ("elided",)
+    names = parameter_names(graph)
     for node, attrs in graph.nodes(data=True):
         if attrs["step"] in elided:
             if ellipsis not in drawing.index:
@@ -387,8 +432,8 @@ def _draw_unrolled(graph: nx.DiGraph, values: bool, scale, rankdir: str, max_ste
         norm = attrs["grad_norm"]
         kinds.add(attrs["kind"])
         drawing.node(node, _cluster_path(attrs, unroll, True),
-                     **_node_attrs(attrs, attrs["name"], shape, values, scale, norm, None,
-                                   _grad_text(norm), rankdir))
+                     **_node_attrs(attrs, names.get(node, attrs["name"]), shape, values,
+                                   scale, norm, None, _grad_text(norm), rankdir))
     seen = set()
     for a, b in graph.edges():
         ka = ellipsis if graph.nodes[a]["step"] in elided else a
@@ -441,6 +486,7 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
     domain = sorted({s for _, s in graph.nodes(data="step") if s is not None})
     drawing = _Drawing(rankdir, f"folded: {plural(len(domain), 'step')} drawn once")
     kinds = set()
+    names = parameter_names(graph)
     root = graph.graph["root"]
     for key, nodes in members.items():  # first members come in creation order
         # the root (a loss accumulated inside the steps) speaks for its key
@@ -448,7 +494,8 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         stepped = attrs["step"] is not None
         steps = sorted({graph.nodes[n]["step"] for n in nodes}) if stepped else []
         steps_text = steps_label(steps) if stepped and steps != domain else None
-        name = _folded_name(attrs["name"], attrs["step"]) if stepped else attrs["name"]
+        name = _folded_name(attrs["name"], attrs["step"]) if stepped else \
+            names.get(nodes[0], attrs["name"])
         norms = [graph.nodes[n]["grad_norm"] for n in nodes
                  if graph.nodes[n]["grad_norm"] is not None]
         norm = max(norms) if norms else None
@@ -496,15 +543,15 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         text = f"delay {delay}\n{plural(count, 'step')}"
         drawing.node(marker, min(scope_a, scope_b, key=len), shape="square", style="filled",
                      fillcolor="#000000", fixedsize="true", width="0.14", height="0.14",
-                     label="", xlabel=esc(text), tooltip=esc(text.replace("\n", ", ")),
-                     **{"class": "delay"})
+                     label="", tooltip=esc(text.replace("\n", ", ")), **{"class": "delay"})
         drawing.edge(ka, marker, arrowhead="none")
-        drawing.edge(marker, kb)
+        # an edge label gets its own room in dot's layout; an xlabel is drawn over the edges
+        drawing.edge(marker, kb, label=esc(text), **{"class": "delay"})
     extra = []
     if delays:
-        extra.append({"shape": "square", "style": "filled", "fillcolor": "#000000",
-                      "fixedsize": "true", "width": "0.14", "height": "0.14", "label": "",
-                      "xlabel": "delay d: from step t-d"})
+        # one HTML-table node (marker cell + text cell) so the text stays inside the legend;
+        # an xlabel is placed outside its cluster
+        extra.append({"shape": "plaintext", "margin": "0", "label": DELAY_LEGEND})
     return drawing.build(_legend(kinds, scale, extra))
 
 
