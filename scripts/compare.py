@@ -179,7 +179,24 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(parts) + "\n", encoding="utf-8")
     print(f"wrote {out}")
+    if not args.quick:
+        update_readme("\n".join(parts[2:]))
     return 0
+
+
+def update_readme(body: str) -> None:
+    """Put the results between the README's results markers (the tables a user reads first)."""
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    if start not in text or end not in text:
+        print(f"README.md has no {start} ... {end} block; left it alone")
+        return
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    body = body.replace("\n## ", "\n#### ")  # nest the comparisons under the README's section
+    readme.write_text(f"{head}{start}\n{body}\n{end}{tail}", encoding="utf-8")
+    print(f"updated {readme}")
 
 
 if __name__ == "__main__":

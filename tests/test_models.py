@@ -7,7 +7,8 @@ import pytest
 from tinygrad_rnn import Tensor, gradcheck, manual_seed
 from tinygrad_rnn.models import (ARCHS, GraphSample, IncompatibleError, UnknownArchError,
                                  build_graph, get_arch, model_inputs)
-from tinygrad_rnn.nn import Module
+from tinygrad_rnn.models.base import SequenceModel, Step
+from tinygrad_rnn.nn import Module, Parameter
 from tinygrad_rnn.tasks import get_task
 
 # a tiny instance per architecture: task, task options, architecture options
@@ -128,7 +129,7 @@ def test_gradcheck_float64_tiny(name):
 
 def _step_ancestry_crosses_time(root) -> bool:
     """True when some step-tagged node has a step-tagged ancestor from another step."""
-    seen, order, stack = {}, [], [root]
+    seen, stack = {}, [root]
     while stack:
         node = stack.pop()
         if node.id in seen:
@@ -288,3 +289,34 @@ def test_model_rejects_wrong_input_size():
     model = get_arch("rnn").build(get_task("parity"), hidden=4)
     with pytest.raises(ValueError, match=r"expected \(T, B, 1\)"):
         model(Tensor(np.zeros((3, 2, 5), dtype=np.float32)))
+
+
+def test_a_model_written_as_hooks_gets_the_shared_unroll():
+    class Doubler(SequenceModel):
+        """h(t) = 2 h(t-1) + x(t), o(t) = c + V h(t): only step is its own."""
+
+        scope_name = "doubler"
+
+        def __init__(self):
+            super().__init__(1, 1, 1)
+            self.V = Parameter(np.ones((1, 1), dtype=np.float32))
+            self.c = Parameter(np.zeros(1, dtype=np.float32))
+
+        def step(self, x, h_prev, t, **inputs):
+            h = (h_prev * 2.0 + x(t)).named(f"h[{t}]")
+            return Step(h, h)
+
+    model = Doubler()
+    x = np.arange(1, 4, dtype=np.float32).reshape(3, 1, 1)  # a chunk holding steps 4, 5, 6
+    run = model(Tensor(x), t0=3, emit="last")
+    assert [h.name for h in run.states] == ["h[4]", "h[5]", "h[6]"]
+    assert [h.step for h in run.states] == [4, 5, 6]
+    assert {h.scope for h in run.states} == {("doubler",)}
+    assert [o.name for o in run.outputs] == ["o[6]"] and run.state is run.states[-1]
+    np.testing.assert_allclose([h.item() for h in run.states], [1.0, 4.0, 11.0])
+    h0 = run.states[0].parents[0].parents[0]  # h[4] = h_prev * 2 + x(4), h_prev = h[0]
+    assert h0.name == "h[0]" and h0.step is None and h0.scope == ("doubler",)
+    # carrying the state on: the next chunk starts from h(6)
+    more = model(Tensor(x[:1]), state=run.state, t0=6)
+    assert more.states[0].name == "h[7]" and more.states[0].item() == 23.0
+    assert [o.name for o in more.outputs] == ["o[7]"]  # default emit: the first of `emits`

@@ -72,8 +72,8 @@ def test_linear_and_embedding_match_pytorch(torch):
     emb.load_state_dict({k: v.detach().numpy() for k, v in ref_emb.state_dict().items()})
     idx = np.array([[0, 5, 5], [2, 1, 0]])
     target = rng.integers(0, 3, size=(2, 3))
-    out_ref = torch.nn.functional.cross_entropy(ref_lin(ref_emb(torch.tensor(idx))).permute(0, 2, 1),
-                                                torch.tensor(target))
+    logits_ref = ref_lin(ref_emb(torch.tensor(idx))).permute(0, 2, 1)  # torch: class axis 1
+    out_ref = torch.nn.functional.cross_entropy(logits_ref, torch.tensor(target))
     out_ref.backward()
     out = F.cross_entropy(lin(emb(idx)), target)
     out.backward()

@@ -10,7 +10,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     _os.environ.setdefault(_var, "1")
 
 from . import functional, nn, optim  # noqa: E402
-from .autograd import ShapeError, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope  # noqa: E402
+from .autograd import (  # noqa: E402
+    ShapeError, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope,
+)
 from .gradcheck import GradcheckError, gradcheck  # noqa: E402
 from .init import manual_seed  # noqa: E402
 from .optim import clip_grad_norm_, clip_grad_value_  # noqa: E402

@@ -172,9 +172,9 @@ def _graph_order(root) -> list:
 
 _FREED_HINT = ("backward: trying to backward through a part of the graph a second time: the "
                "arrays {where} saved for backward were freed by an earlier backward(). Usual "
-               "cause: a recurrent state carried into the next chunk without .detach() (truncated BPTT "
-               "needs h = h.detach() between chunks); otherwise pass retain_graph=True to the "
-               "first backward().")
+               "cause: a recurrent state carried into the next chunk without .detach() "
+               "(truncated BPTT needs h = h.detach() between chunks); otherwise pass "
+               "retain_graph=True to the first backward().")
 
 
 def _check_contributions(node, contributions) -> None:

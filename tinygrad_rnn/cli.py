@@ -1,4 +1,4 @@
-"""The command line: list · inspect · render · trace · train · demo (the front door; may use viz)."""
+"""The command line: list · inspect · render · trace · train · demo (the front door: uses viz)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,16 @@ def _console(args):
     from rich.console import Console
 
     no_color = getattr(args, "no_color", False) or "NO_COLOR" in os.environ
-    return Console(no_color=no_color, highlight=False, soft_wrap=False)
+    # color_system=None also drops bold and dim: --no-color means plain text
+    return Console(no_color=no_color, color_system=None if no_color else "auto",
+                   highlight=False, soft_wrap=False)
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-color", action="store_true", help="no colour codes in the output")
-    p.add_argument("--debug", action="store_true", help="show the traceback on errors")
+def _add_common(p: argparse.ArgumentParser, default=False) -> None:
+    p.add_argument("--no-color", action="store_true", default=default,
+                   help="no colour codes in the output")
+    p.add_argument("--debug", action="store_true", default=default,
+                   help="show the traceback on errors")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,10 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tinygrad-rnn",
         description="Build, draw, trace and train the recurrent nets of the Deep Learning "
                     "book's chapter 10.")
+    _add_common(parser)  # `tinygrad-rnn --no-color list` works as well as `list --no-color`
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (register, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        _add_common(p)
+        _add_common(p, default=argparse.SUPPRESS)  # absent: keep the main parser's value
         register(p)
         p.set_defaults(parser=p)
     return parser
@@ -268,7 +273,9 @@ def _train_config(args):
         elif where == "task" and key in task_options:
             task_opts[key] = value
         else:
-            known = ", ".join(list(arch.options) + list(task_options)) or "none"
+            known = ", ".join([f"arch.{k}" if k in task_options else k for k in arch.options]
+                              + [f"task.{k}" if k in arch.options else k
+                                 for k in task_options]) or "none"
             raise UsageError(f"train: no option {key!r} for {arch.name} on task {task_name} "
                              f"(options: {known})")
     return TrainConfig(arch=args.arch, task=args.task, steps=args.steps, iters=args.iters,
@@ -410,7 +417,8 @@ def main(argv=None) -> int:
             raise
         command_parser = getattr(args, "parser", parser)
         command_parser.print_usage(sys.stderr)
-        print(f"{command_parser.prog}: error: {error}", file=sys.stderr)
+        message = str(error).removeprefix(f"{args.command}: ")  # the prog already names it
+        print(f"{command_parser.prog}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tinygrad-rnn: interrupted", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Composite functions and losses, built from the op table (cross-entropy is fused for stability)."""
+"""Composite functions and losses from the op table (cross-entropy fused for stability)."""
 
 from __future__ import annotations
 

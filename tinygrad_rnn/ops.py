@@ -29,18 +29,20 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
-def normalize_axis(axis, ndim: int, op: str):
+def normalize_axis(axis, shape: tuple, op: str):
     """None, an int or a tuple of ints -> None or a sorted tuple of non-negative axes."""
     if axis is None:
         return None
+    ndim = len(shape)
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):
-            raise ShapeError(f"{op}: axis {a!r} is out of range for a tensor with {ndim} dims")
+            raise ShapeError(f"{op}: axis {a!r} is out of range for a tensor of shape "
+                             f"{shape}")
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
-        raise ShapeError(f"{op}: repeated axis in {axis!r}")
+        raise ShapeError(f"{op}: repeated axis in {axis!r} (shape {shape})")
     return tuple(sorted(out))
 
 
@@ -208,7 +210,8 @@ class MatMul(Op):
 
     def forward(self, x, y):
         if x.ndim == 0 or y.ndim == 0:
-            raise ShapeError(f"matmul: both operands need at least 1 dim, got {x.shape} @ {y.shape}")
+            raise ShapeError(f"matmul: both operands need at least 1 dim, "
+                             f"got {x.shape} @ {y.shape}")
         inner_y = y.shape[0] if y.ndim == 1 else y.shape[-2]
         if x.shape[-1] != inner_y:
             raise ShapeError(f"matmul: inner dimensions differ, {x.shape} @ {y.shape} "
@@ -369,7 +372,7 @@ class Sum(Op):
     """out = sum of x over axis; every summed element gets the gradient unchanged."""
 
     def forward(self, x):
-        self.axes = normalize_axis(self.args.get("axis"), x.ndim, "sum")
+        self.axes = normalize_axis(self.args.get("axis"), x.shape, "sum")
         self.x_shape = x.shape
         return np.asarray(x.sum(axis=self.axes, keepdims=self.args.get("keepdims", False)))
 
@@ -382,7 +385,7 @@ class Mean(Op):
     """out = mean of x over axis; each element gets grad / (number averaged)."""
 
     def forward(self, x):
-        self.axes = normalize_axis(self.args.get("axis"), x.ndim, "mean")
+        self.axes = normalize_axis(self.args.get("axis"), x.shape, "mean")
         self.x_shape = x.shape
         out = np.asarray(x.mean(axis=self.axes, keepdims=self.args.get("keepdims", False)))
         self.count = x.size // max(out.size, 1) if x.size else 0
@@ -397,7 +400,7 @@ class Max(Op):
     """out = max of x over axis; tied maxima share the gradient evenly."""
 
     def forward(self, x):
-        self.axes = normalize_axis(self.args.get("axis"), x.ndim, "max")
+        self.axes = normalize_axis(self.args.get("axis"), x.shape, "max")
         if x.size == 0:
             raise ShapeError(f"max: cannot reduce an empty tensor of shape {x.shape}")
         self.x = x

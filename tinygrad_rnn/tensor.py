@@ -202,9 +202,13 @@ class Tensor:
         return ops.MatMul.apply(other, self)
 
     def __eq__(self, other):
+        if other is None:
+            return NotImplemented  # `t == None` is False, as for any object
         return ops.Eq.apply(self, other)
 
     def __ne__(self, other):
+        if other is None:
+            return NotImplemented
         return ops.Ne.apply(self, other)
 
     def __lt__(self, other):
@@ -262,10 +266,11 @@ class Tensor:
         return ops.Max.apply(self, **_reduce_args(axis, keepdims))
 
     def softmax(self, axis: int = -1):
-        return ops.Softmax.apply(self, axis=_check_axis(axis, self.data.ndim, "softmax"))
+        return ops.Softmax.apply(self, axis=_check_axis(axis, self.ndim, "softmax", self.shape))
 
     def log_softmax(self, axis: int = -1):
-        return ops.LogSoftmax.apply(self, axis=_check_axis(axis, self.data.ndim, "log_softmax"))
+        axis = _check_axis(axis, self.ndim, "log_softmax", self.shape)
+        return ops.LogSoftmax.apply(self, axis=axis)
 
     # ------------------------------------------------------------------------------------ shape
 
@@ -389,9 +394,10 @@ def _reduce_args(axis, keepdims: bool) -> dict:
     return args
 
 
-def _check_axis(axis: int, ndim: int, op: str) -> int:
+def _check_axis(axis: int, ndim: int, op: str, shape: tuple) -> int:
     if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
-        raise ShapeError(f"{op}: axis {axis!r} is out of range for a tensor with {ndim} dims")
+        raise ShapeError(f"{op}: axis {axis!r} is out of range ({ndim} dims) for input "
+                         f"shape {shape}")
     return int(axis)
 
 
@@ -423,7 +429,7 @@ def _as_tensors(tensors: Sequence, op: str) -> list:
 def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (numpy's concatenate)."""
     tensors = _as_tensors(tensors, "cat")
-    return ops.Cat.apply(*tensors, axis=_check_axis(axis, tensors[0].ndim, "cat"))
+    return ops.Cat.apply(*tensors, axis=_check_axis(axis, tensors[0].ndim, "cat", tensors[0].shape))
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
@@ -433,7 +439,8 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     if len(shapes) != 1:
         raise ShapeError(f"stack: all tensors need the same shape, got "
                          f"{', '.join(str(t.shape) for t in tensors)}")
-    return ops.Stack.apply(*tensors, axis=_check_axis(axis, tensors[0].ndim + 1, "stack"))
+    axis = _check_axis(axis, tensors[0].ndim + 1, "stack", tensors[0].shape)
+    return ops.Stack.apply(*tensors, axis=axis)
 
 
 def where(cond, a, b) -> Tensor:

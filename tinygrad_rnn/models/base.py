@@ -1,14 +1,15 @@
-"""What every catalog model shares: the forward contract (Run), options, state detaching."""
+"""What every catalog model shares: the unroll loop, its hooks, the Run it returns, detaching."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from .. import init
-from ..autograd import ShapeError
+from ..autograd import ShapeError, scope
 from ..nn import Module, Parameter
 from ..tensor import Tensor
 
@@ -28,6 +29,33 @@ class Run:
     extra: dict = field(default_factory=dict)
 
 
+class Step(NamedTuple):
+    """What one step t of an unroll gives back to the loop.
+
+    h: h(t), named "h[t]" (what GraphSample.states and the viz follow); state: everything
+    step t+1 needs (h(t) itself, (h, c), the last d states, ...); o: o(t) when the step had to
+    make it itself (output feedback), else None and the loop asks `output(h, t)` when emitting.
+    """
+
+    h: Tensor
+    state: object
+    o: Tensor | None = None
+
+
+class BookSteps:
+    """A time-major sequence read with the book's step numbers: seq(t) is the input of step t.
+
+    A chunk that starts after step t0 holds steps t0+1 ... t0+T, so seq(t) is row t - t0 - 1.
+    Each call records an index node, so a step calls x(t) where its math reads x(t).
+    """
+
+    def __init__(self, seq, t0: int):
+        self.seq, self.t0 = seq, t0
+
+    def __call__(self, t: int):
+        return self.seq[t - self.t0 - 1]
+
+
 def detach_state(state):
     """The same state with every Tensor detached (truncated BPTT cuts the graph here)."""
     if isinstance(state, Tensor):
@@ -45,12 +73,20 @@ def uniform_param(shape: tuple, fan: int) -> Parameter:
 
 
 class SequenceModel(Module):
-    """Base class of the catalog's models.
+    """Base class of the catalog's models: the unroll lives here, the math in the subclasses.
 
-    Subclasses write `forward(x, state=None, t0=0, emit="every", **inputs) -> Run`, running
-    steps t = t0+1 ... t0+T each inside `scope(self.scope_name, step=t)`.
-    Class attributes say which tasks fit: `emits` (what outputs it can make), `needs_context`,
-    `truncatable` (can the unroll be cut into chunks for truncated BPTT).
+    `forward` runs steps t = t0+1 ... t0+T, each inside `scope(self.scope_name, step=t)`.
+    A subclass writes only its own math, as hooks:
+      initial_state(batch, **inputs) -> the state before step 1, e.g. h(0) (made once, in the
+          model's scope without a step tag);
+      step(x, state, t, **inputs) -> Step(h(t), the state for step t+1), where x(t) reads the
+          input of step t (see BookSteps);
+      output(h, t) -> o(t); the default is the book's o(t) = c + V h(t) (eq. 10.10);
+      check_inputs(x, state, t0, **inputs) for the inputs beyond x (context, teacher).
+    `inputs` are forward's extra keywords (context=, teacher=); a hook ignores the ones it
+    does not read. Class attributes say which tasks fit: `emits` (what outputs it can make;
+    the first is forward's default), `needs_context`, `truncatable` (can the unroll be cut
+    into chunks for truncated BPTT).
     """
 
     scope_name = "rnn"
@@ -73,6 +109,47 @@ class SequenceModel(Module):
         """The hidden-to-hidden matrix (for the spectral radius); None when there is none."""
         return getattr(self, "W", None)
 
+    def forward(self, x: Tensor, state=None, t0: int = 0, emit: str | None = None,
+                **inputs) -> Run:
+        """Unroll steps t0+1 ... t0+T from `state` (None: initial_state) and read out o(t).
+
+        emit: "every" (an o(t) per step), "last" (only o(T)) or "none"; None means the first
+        of `emits`. Shapes: x (T, B, D) -> Run (see Run).
+        """
+        self._check_x(x)
+        emit = self._check_emit(emit)
+        self.check_inputs(x, state, t0, **inputs)
+        T = x.shape[0]
+        if state is None:
+            with scope(self.scope_name):
+                state = self.initial_state(x.shape[1], **inputs)
+        x_at = BookSteps(x, t0)
+        outputs, states = [], []
+        for i in range(T):
+            t = t0 + i + 1
+            with scope(self.scope_name, step=t):
+                made = self.step(x_at, state, t, **inputs)
+                state = made.state
+                states.append(made.h)
+                if self._emit_here(emit, i, T):
+                    outputs.append(made.o if made.o is not None else self.output(made.h, t))
+        return Run(outputs, states, state)
+
+    def check_inputs(self, x: Tensor, state, t0: int, **inputs) -> None:
+        """Raise when the inputs beyond x are missing or misshapen (none by default)."""
+
+    def initial_state(self, batch: int, **inputs):
+        """The state before step 1, for a batch of `batch` sequences: h(0) = 0 by default."""
+        return self._zeros(batch).named("h[0]")
+
+    def step(self, x: BookSteps, state, t: int, **inputs) -> Step:
+        """One step t of the recurrence: x(t) and the carried state -> Step(h(t), new state)."""
+        raise NotImplementedError(f"{type(self).__name__} must define step(x, state, t)")
+
+    def output(self, h: Tensor, t: int) -> Tensor:
+        """The book's read-out o(t) = c + V h(t) (eq. 10.10). Shapes: h (B, H) -> (B, C)."""
+        return (self.c + h @ self.V.T).named(f"o[{t}]")
+
     def _check_x(self, x: Tensor) -> None:
         if not isinstance(x, Tensor):
             raise TypeError(f"{type(self).__name__}: x must be a Tensor, got {type(x).__name__}")
@@ -80,10 +157,13 @@ class SequenceModel(Module):
             raise ShapeError(f"{type(self).__name__}(input_size={self.input_size}) got x with "
                              f"shape {x.shape}; expected (T, B, {self.input_size})")
 
-    def _check_emit(self, emit: str) -> None:
+    def _check_emit(self, emit: str | None) -> str:
+        """The emit to use: None means the first of `emits`."""
+        emit = self.emits[0] if emit is None else emit
         if emit not in self.emits and emit != "none":
             raise ValueError(f"{type(self).__name__} cannot emit {emit!r}; it emits "
                              f"{' or '.join(self.emits)}")
+        return emit
 
     def _zeros(self, batch: int, size: int | None = None, dtype=None) -> Tensor:
         dtype = self.parameters()[0].dtype if dtype is None else dtype

@@ -1,7 +1,8 @@
 """The tanh recurrent nets of chapter 10 in the book's notation: a(t), h(t), o(t); U, W, V, b, c.
 
-Every unroll runs step t (1-based, as the book) inside `scope(<scope_name>, step=t)` and names
-its states "h[t]"; the initial state h[0] carries no step.
+SequenceModel.forward runs the unroll: step t (1-based, as the book) inside
+`scope(<scope_name>, step=t)`, states named "h[t]", the initial state h[0] without a step.
+Each class here writes only its own math: initial_state, step and, where it differs, output.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from .. import init
 from ..autograd import ShapeError, scope
 from ..nn import Linear, Module, ModuleList, RNNCell
 from ..tensor import Tensor, cat
-from .base import Run, SequenceModel, uniform_param
+from .base import BookSteps, Run, SequenceModel, Step, uniform_param
 
 
 class BookRNN(SequenceModel):
@@ -33,30 +34,12 @@ class BookRNN(SequenceModel):
         self.V = uniform_param((output_size, H), H)
         self.c = uniform_param((output_size,), H)
 
-    def step(self, x_t: Tensor, h_prev: Tensor, t: int) -> Tensor:
-        """h(t) from h(t-1) and x(t). Shapes: x_t (B, D), h_prev (B, H) -> (B, H)."""
+    def step(self, x: BookSteps, h_prev: Tensor, t: int, **inputs) -> Step:
+        """h(t) from h(t-1) and x(t). Shapes: x(t) (B, D), h_prev (B, H) -> (B, H)."""
+        x_t = x(t)
         a = (self.b + h_prev @ self.W.T + x_t @ self.U.T).named(f"a[{t}]")
-        return a.tanh().named(f"h[{t}]")
-
-    def output(self, h: Tensor, t: int) -> Tensor:
-        return (self.c + h @ self.V.T).named(f"o[{t}]")
-
-    def forward(self, x: Tensor, state: Tensor | None = None, t0: int = 0,
-                emit: str = "every", **inputs) -> Run:
-        self._check_x(x)
-        self._check_emit(emit)
-        T = x.shape[0]
-        with scope(self.scope_name):
-            h = state if state is not None else self._zeros(x.shape[1]).named("h[0]")
-        outputs, states = [], []
-        for i in range(T):
-            t = t0 + i + 1
-            with scope(self.scope_name, step=t):
-                h = self.step(x[i], h, t)
-                states.append(h)
-                if self._emit_here(emit, i, T):
-                    outputs.append(self.output(h, t))
-        return Run(outputs, states, h)
+        h = a.tanh().named(f"h[{t}]")
+        return Step(h, h)
 
 
 class Seq2OneRNN(BookRNN):
@@ -64,9 +47,6 @@ class Seq2OneRNN(BookRNN):
 
     scope_name = "rnn-seq2one"
     emits = ("last",)
-
-    def forward(self, x, state=None, t0=0, emit="last", **inputs) -> Run:
-        return super().forward(x, state, t0, emit, **inputs)
 
 
 class OutputFeedbackRNN(SequenceModel):
@@ -120,35 +100,38 @@ class OutputFeedbackRNN(SequenceModel):
         return Tensor(np.eye(self.output_size, dtype=o.dtype)[choice], name=f"y_hat[{t}]")
 
     def forward(self, x: Tensor, state: Tensor | None = None, t0: int = 0,
-                emit: str = "every", teacher: np.ndarray | None = None, **inputs) -> Run:
-        self._check_x(x)
-        self._check_emit(emit)
+                emit: str | None = None, teacher: np.ndarray | None = None, **inputs) -> Run:
+        """The shared unroll, with teacher (T, B, C) read in the book's steps like x."""
+        if teacher is None:
+            return super().forward(x, state, t0, emit, **inputs)
+        run = super().forward(x, state, t0, emit, teacher=BookSteps(teacher, t0), **inputs)
+        # the state carried into a next chunk: the last true y
+        T = x.shape[0]
+        run.state = Tensor(np.asarray(teacher[T - 1], dtype=self.V.dtype), name=f"y[{t0 + T}]")
+        return run
+
+    def check_inputs(self, x: Tensor, state, t0: int, teacher: BookSteps | None = None,
+                     **inputs) -> None:
         T, B = x.shape[0], x.shape[1]
-        if teacher is not None and np.shape(teacher) != (T, B, self.output_size):
-            raise ShapeError(f"rnn-output-feedback: teacher has shape {np.shape(teacher)}; "
+        if teacher is not None and np.shape(teacher.seq) != (T, B, self.output_size):
+            raise ShapeError(f"rnn-output-feedback: teacher has shape {np.shape(teacher.seq)}; "
                              f"expected (T, B, C) = {(T, B, self.output_size)}")
-        with scope(self.scope_name):
-            y_prev = state if state is not None else \
-                self._zeros(B, self.output_size).named("y[0]")
-        outputs, states = [], []
-        for i in range(T):
-            t = t0 + i + 1
-            with scope(self.scope_name, step=t):
-                if teacher is not None and i > 0:
-                    # the true y(t-1) is an input of step t, like x(t): no link to step t-1
-                    y_prev = Tensor(np.asarray(teacher[i - 1], dtype=self.V.dtype),
-                                    name=f"y[{t - 1}]")
-                a = (self.b + y_prev @ self.W.T + x[i] @ self.U.T).named(f"a[{t}]")
-                h = a.tanh().named(f"h[{t}]")
-                o = (self.c + h @ self.V.T).named(f"o[{t}]")
-                states.append(h)
-                if emit != "none":
-                    outputs.append(o)
-                if teacher is None:
-                    y_prev = self._fed_back(o, t)
-        if teacher is not None:  # the state carried into a next chunk: the last true y
-            y_prev = Tensor(np.asarray(teacher[T - 1], dtype=self.V.dtype), name=f"y[{t0 + T}]")
-        return Run(outputs, states, y_prev)
+
+    def initial_state(self, batch: int, **inputs) -> Tensor:
+        return self._zeros(batch, self.output_size).named("y[0]")
+
+    def step(self, x: BookSteps, y_prev: Tensor, t: int, teacher: BookSteps | None = None,
+             **inputs) -> Step:
+        """h(t), o(t) and the y(t) that step t+1 reads (the true one, or o(t) fed back)."""
+        if teacher is not None and t - 1 > teacher.t0:  # (a chunk's first step carries y(t-1))
+            # the true y(t-1) is an input of step t, like x(t): no link to step t-1
+            y_prev = Tensor(np.asarray(teacher(t - 1), dtype=self.V.dtype), name=f"y[{t - 1}]")
+        a = (self.b + y_prev @ self.W.T + x(t) @ self.U.T).named(f"a[{t}]")
+        h = a.tanh().named(f"h[{t}]")
+        o = self.output(h, t)
+        if teacher is not None:
+            return Step(h, y_prev, o)  # step t+1 reads the true y(t) from the teacher instead
+        return Step(h, self._fed_back(o, t), o)
 
 
 class ContextRNN(SequenceModel):
@@ -179,35 +162,27 @@ class ContextRNN(SequenceModel):
         self.V = uniform_param((output_size, H), H)
         self.c = uniform_param((output_size,), H)
 
-    def forward(self, x: Tensor, state: Tensor | None = None, t0: int = 0,
-                emit: str = "every", context: Tensor | None = None, **inputs) -> Run:
-        self._check_x(x)
-        self._check_emit(emit)
+    def check_inputs(self, x: Tensor, state, t0: int, context: Tensor | None = None,
+                     **inputs) -> None:
         if context is None:
             raise ValueError("context-rnn: forward needs context= (B, K), the vector that "
                              "conditions the sequence")
         if context.shape != (x.shape[1], self.input_size):
             raise ShapeError(f"context-rnn: context has shape {context.shape}; expected "
                              f"(B, K) = {(x.shape[1], self.input_size)}")
-        with scope(self.scope_name):
-            if state is not None:
-                h = state
-            elif self.P is not None:
-                h = (context @ self.P.T).tanh().named("h[0]")
-            else:
-                h = self._zeros(x.shape[1]).named("h[0]")
-        outputs, states = [], []
-        for i in range(x.shape[0]):
-            t = t0 + i + 1
-            with scope(self.scope_name, step=t):
-                a = self.b + h @ self.W.T
-                if self.R is not None:
-                    a = a + context @ self.R.T
-                h = a.named(f"a[{t}]").tanh().named(f"h[{t}]")
-                states.append(h)
-                if emit != "none":
-                    outputs.append((self.c + h @ self.V.T).named(f"o[{t}]"))
-        return Run(outputs, states, h)
+
+    def initial_state(self, batch: int, context: Tensor | None = None, **inputs) -> Tensor:
+        if self.P is not None:
+            return (context @ self.P.T).tanh().named("h[0]")
+        return self._zeros(batch).named("h[0]")
+
+    def step(self, x: BookSteps, h_prev: Tensor, t: int, context: Tensor | None = None,
+             **inputs) -> Step:
+        a = self.b + h_prev @ self.W.T  # x(t) is not read: the context stands in for it
+        if self.R is not None:
+            a = a + context @ self.R.T
+        h = a.named(f"a[{t}]").tanh().named(f"h[{t}]")
+        return Step(h, h)
 
 
 class _DeepLayer(Module):
@@ -263,27 +238,21 @@ class DeepRNN(SequenceModel):
     def recurrent_weight(self) -> Tensor:
         return self.layers[0].W
 
-    def forward(self, x: Tensor, state: list | None = None, t0: int = 0,
-                emit: str = "every", **inputs) -> Run:
-        self._check_x(x)
-        self._check_emit(emit)
-        T = x.shape[0]
-        with scope(self.scope_name):
-            hs = list(state) if state is not None else \
-                [self._zeros(x.shape[1]).named("h[0]") for _ in self.layers]
-        outputs, states = [], []
-        for i in range(T):
-            t = t0 + i + 1
-            with scope(self.scope_name, step=t):
-                z = x[i] if self.input_mlp is None else self.input_mlp(x[i]).tanh()
-                for layer_index, layer in enumerate(self.layers):
-                    hs[layer_index] = layer(z, hs[layer_index], t)
-                    z = hs[layer_index]
-                states.append(z)
-                if self._emit_here(emit, i, T):
-                    top = z if self.output_mlp is None else self.output_mlp(z).tanh()
-                    outputs.append((self.c + top @ self.V.T).named(f"o[{t}]"))
-        return Run(outputs, states, hs)
+    def initial_state(self, batch: int, **inputs) -> list:
+        return [self._zeros(batch).named("h[0]") for _ in self.layers]
+
+    def step(self, x: BookSteps, hs_prev: list, t: int, **inputs) -> Step:
+        """Layer l reads its own h_l(t-1) and the layer below's h_{l-1}(t) (x(t) for l = 0)."""
+        z = x(t) if self.input_mlp is None else self.input_mlp(x(t)).tanh()
+        hs = []
+        for layer, h_prev in zip(self.layers, hs_prev):
+            z = layer(z, h_prev, t)
+            hs.append(z)
+        return Step(z, hs)
+
+    def output(self, h: Tensor, t: int) -> Tensor:
+        top = h if self.output_mlp is None else self.output_mlp(h).tanh()
+        return super().output(top, t)
 
 
 class SkipRNN(BookRNN):
@@ -303,28 +272,16 @@ class SkipRNN(BookRNN):
         self.delay = int(delay)
         self.W_skip = uniform_param((hidden_size, hidden_size), hidden_size)
 
-    def forward(self, x: Tensor, state: list | None = None, t0: int = 0,
-                emit: str = "every", **inputs) -> Run:
-        self._check_x(x)
-        self._check_emit(emit)
-        T = x.shape[0]
-        with scope(self.scope_name):
-            # the last d states, oldest first: history[0] is h(t-d) once d of them exist
-            history = list(state) if state is not None else \
-                [self._zeros(x.shape[1]).named("h[0]")]
-        outputs, states = [], []
-        for i in range(T):
-            t = t0 + i + 1
-            with scope(self.scope_name, step=t):
-                a = self.b + history[-1] @ self.W.T + x[i] @ self.U.T
-                if len(history) == self.delay:
-                    a = a + history[0] @ self.W_skip.T
-                h = a.named(f"a[{t}]").tanh().named(f"h[{t}]")
-                history = (history + [h])[-self.delay:]
-                states.append(h)
-                if self._emit_here(emit, i, T):
-                    outputs.append(self.output(h, t))
-        return Run(outputs, states, history)
+    def initial_state(self, batch: int, **inputs) -> list:
+        # the state is the last d states, oldest first: history[0] is h(t-d) once d of them exist
+        return [self._zeros(batch).named("h[0]")]
+
+    def step(self, x: BookSteps, history: list, t: int, **inputs) -> Step:
+        a = self.b + history[-1] @ self.W.T + x(t) @ self.U.T
+        if len(history) == self.delay:
+            a = a + history[0] @ self.W_skip.T
+        h = a.named(f"a[{t}]").tanh().named(f"h[{t}]")
+        return Step(h, (list(history) + [h])[-self.delay:])
 
 
 class LeakyRNN(BookRNN):
@@ -357,10 +314,12 @@ class LeakyRNN(BookRNN):
                 raise ValueError(f"leaky-rnn: alpha must be in [0, 1), got {value}")
             self.alpha = np.full(hidden_size, value, dtype=np.float32)
 
-    def step(self, x_t: Tensor, h_prev: Tensor, t: int) -> Tensor:
+    def step(self, x: BookSteps, h_prev: Tensor, t: int, **inputs) -> Step:
+        x_t = x(t)
         v = (self.b + h_prev @ self.W.T + x_t @ self.U.T).tanh().named(f"v[{t}]")
         # the self-connection alpha * h(t-1) is linear: with alpha near 1 gradients pass unshrunk
-        return (self.alpha * h_prev + (1.0 - self.alpha) * v).named(f"h[{t}]")
+        h = (self.alpha * h_prev + (1.0 - self.alpha) * v).named(f"h[{t}]")
+        return Step(h, h)
 
 
 class _Group(Module):
@@ -405,30 +364,18 @@ class MultiscaleRNN(SequenceModel):
     def recurrent_weight(self) -> None:
         return None  # each group has its own rows W_k (H_k, H), read at a different period
 
-    def forward(self, x: Tensor, state: list | None = None, t0: int = 0,
-                emit: str = "every", **inputs) -> Run:
-        self._check_x(x)
-        self._check_emit(emit)
-        T = x.shape[0]
-        with scope(self.scope_name):
-            groups = list(state) if state is not None else \
-                [self._zeros(x.shape[1], n).named(f"h{k}[0]") for k, n in enumerate(self.sizes)]
-        outputs, states = [], []
-        for i in range(T):
-            t = t0 + i + 1
-            with scope(self.scope_name, step=t):
-                # group k's own last value was made 2^k steps ago: the longer connection
-                latest = cat(groups, axis=1) if len(groups) > 1 else groups[0]
-                updated = list(groups)
-                for k, group in enumerate(self.groups):
-                    if t % self.periods[k] == 0:
-                        updated[k] = group(x[i], latest, f"h{k}[{t}]")
-                groups = updated
-                h = (cat(groups, axis=1) if len(groups) > 1 else groups[0] * 1.0).named(f"h[{t}]")
-                states.append(h)
-                if self._emit_here(emit, i, T):
-                    outputs.append((self.c + h @ self.V.T).named(f"o[{t}]"))
-        return Run(outputs, states, groups)
+    def initial_state(self, batch: int, **inputs) -> list:
+        return [self._zeros(batch, n).named(f"h{k}[0]") for k, n in enumerate(self.sizes)]
+
+    def step(self, x: BookSteps, groups: list, t: int, **inputs) -> Step:
+        # group k's own last value was made 2^k steps ago: the longer connection
+        latest = cat(groups, axis=1) if len(groups) > 1 else groups[0]
+        updated = list(groups)
+        for k, group in enumerate(self.groups):
+            if t % self.periods[k] == 0:
+                updated[k] = group(x(t), latest, f"h{k}[{t}]")
+        h = (cat(updated, axis=1) if len(updated) > 1 else updated[0] * 1.0).named(f"h[{t}]")
+        return Step(h, updated)
 
 
 class BiRNN(SequenceModel):
@@ -451,17 +398,18 @@ class BiRNN(SequenceModel):
     def recurrent_weight(self) -> Tensor:
         return self.fwd.weight_hh
 
-    def forward(self, x: Tensor, state=None, t0: int = 0, emit: str = "every",
+    def forward(self, x: Tensor, state=None, t0: int = 0, emit: str | None = None,
                 **inputs) -> Run:
+        """Its own unroll: all forward steps, then all backward steps, then the outputs."""
         self._check_x(x)
-        self._check_emit(emit)
+        emit = self._check_emit(emit)
         if state is not None or t0:
             raise ValueError("birnn: the backward direction needs the whole sequence; it cannot "
                              "continue from a carried state (no truncated BPTT)")
         T, B = x.shape[0], x.shape[1]
         with scope(self.scope_name):
             h = self._zeros(B).named("h[0]")
-            g = self._zeros(B).named(f"g[{T + 1}]")
+            g = self._zeros(B).named("g[T+1]")  # not g[6]: the drawing must not depend on T
         hs, gs = [], [None] * T
         for i in range(T):
             with scope(self.scope_name, step=i + 1):
