@@ -58,11 +58,12 @@ def comparisons(quick: bool) -> list[dict]:
          "task": "tagging", "steps": size(20, 6), "iters": size(500, 20),
          "archs": ["birnn", "rnn"], "settings": shared,
          "check": lambda m: m["birnn"] < 0.5 * m["rnn"]},
-        {"title": "Output feedback: teacher forced vs free running (parity)",
-         "claim": "the free-running error is higher than the teacher-forced one",
-         "task": "parity", "steps": size(20, 6), "iters": size(1000, 20),
+        {"title": "Output feedback: teacher forced vs free running (sine generation)",
+         "claim": "the free-running error is higher than the teacher-forced one (training "
+                  "and test inputs differ)",
+         "task": "sine", "steps": size(20, 6), "iters": size(1000, 20),
          "archs": ["rnn-output-feedback"], "settings": shared, "free_running": True,
-         "check": lambda m: m["rnn-output-feedback (free running)"] >=
+         "check": lambda m: m["rnn-output-feedback (free running)"] >
          m["rnn-output-feedback"]},
     ]
 

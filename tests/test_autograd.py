@@ -241,6 +241,16 @@ def test_hook_on_a_leaf_sees_and_replaces_its_gradient():
     np.testing.assert_array_equal(x.grad, np.full(x.shape, 2.0))
 
 
+def test_a_hook_s_returned_array_is_copied_into_grad():
+    x = leaf((3,))
+    replacement = np.full(3, 7.0)
+    x.register_hook(lambda g: replacement)
+    (x[0:2].sum() + x[1:3].sum()).backward()  # two slices: the gradient buffer is the engine's
+    assert not np.shares_memory(x.grad, replacement)
+    x.grad *= 0
+    np.testing.assert_array_equal(replacement, [7.0, 7.0, 7.0])
+
+
 def test_on_grad_is_called_once_per_tensor_in_backward_order():
     x, w = leaf((2, 3)), leaf((3, 3), seed=1)
     const = Tensor(np.ones((2, 3)))
@@ -441,6 +451,17 @@ def test_getitem_slices_accumulate_with_other_paths():
     np.testing.assert_array_equal(x.grad, [[1, 1], [2, 2], [3, 3], [1, 1]])
 
 
+def test_getitem_of_a_single_element_sends_its_gradient_back():
+    x = leaf((3,))
+    (x[1] * 2 + x[1]).backward()  # a scalar index gives a numpy scalar, not a view
+    np.testing.assert_array_equal(x.grad, [0.0, 3.0, 0.0])
+    y = leaf((2, 3))
+    y[1, 2].backward()
+    np.testing.assert_array_equal(y.grad, [[0, 0, 0], [0, 0, 1]])
+    (g,) = vjp(y[0, 1], np.array(5.0))
+    np.testing.assert_array_equal(g, [[0, 5, 0], [0, 0, 0]])
+
+
 def test_max_ties_split_the_gradient_evenly(torch):
     data = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
     x = Tensor(data, requires_grad=True)
@@ -514,3 +535,29 @@ def test_gradcheck_names_input_and_index_of_a_wrong_gradient():
     assert "input 0" in message and "(0, 0)" in message
     x.grad = None
     assert tg.gradcheck(lambda a, b: (a * b).sum(), x, w)
+
+
+def test_gradcheck_restores_its_input_when_fn_raises():
+    x = leaf((3,))
+    before = x.data.copy()
+    calls = []
+
+    def fails_on_perturbation(a):
+        calls.append(1)
+        if len(calls) > 1:  # the first call is the unperturbed forward
+            raise RuntimeError("boom")
+        return a.sum()
+
+    with pytest.raises(RuntimeError, match="boom"):
+        tg.gradcheck(fails_on_perturbation, x)
+    np.testing.assert_array_equal(x.data, before)
+
+
+def test_reshape_and_cross_entropy_name_the_bad_input():
+    import tinygrad_rnn.functional as F
+
+    x = Tensor(np.ones((2, 3)))
+    with pytest.raises(TypeError, match="reshape: the new shape must be ints"):
+        x.reshape("a")
+    with pytest.raises(TypeError, match="cross_entropy: logits must be floating point"):
+        F.cross_entropy(Tensor(np.ones((2, 3), dtype=np.int64)), np.array([0, 1]))

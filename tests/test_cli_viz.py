@@ -57,6 +57,13 @@ def test_bad_usage_exits_2(capsys, tmp_path):
     assert info.value.code == 2
 
 
+@pytest.mark.parametrize("command", ["inspect", "render", "trace"])
+def test_too_few_steps_for_the_default_task_is_a_usage_error(command, capsys):
+    assert cli.main([command, "lstm", "--steps", "1"]) == 2  # the adding task needs T >= 2
+    err = capsys.readouterr().err
+    assert f"tinygrad-rnn {command}: error: task 'adding' needs steps >= 2" in err
+
+
 def test_missing_dot_is_one_line_exit_1(tmp_path, monkeypatch, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()

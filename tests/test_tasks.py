@@ -121,3 +121,11 @@ def test_bad_names_and_sizes():
         get_task("nextchar").sample(2, 100000)
     with pytest.raises(ValueError, match="periods"):
         get_task("sine", periods="a,b")
+
+
+def test_a_single_step_loss_keeps_its_own_name():
+    from tinygrad_rnn.models import build_graph
+
+    sample = build_graph("rnn", steps=1)
+    assert sample.step_losses[0].name == "L[1]" and sample.loss.name == "L"
+    assert sample.loss is not sample.step_losses[0]

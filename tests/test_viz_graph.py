@@ -156,3 +156,18 @@ def test_summary_counts():
     figures = analysis.summary(graph)
     assert figures["parameters"] == 4 and figures["parameter_elements"] == 2 * (9 + 6)
     assert figures["steps"] == 2 and figures["nodes"] == graph.number_of_nodes()
+
+
+def test_drawing_with_grads_leaves_the_leaves_gradients_alone():
+    # a drawing mid-training must not add to the gradients the next optimizer step uses
+    import viz
+    from tinygrad_rnn import Tensor
+
+    w = Tensor(np.array([[0.5, -1.0], [2.0, 0.3]]), requires_grad=True)
+    x = Tensor(np.array([1.0, 2.0]))
+    loss = (w @ x).tanh().sum()
+    viz.draw(loss, grads=True)
+    assert w.grad is None
+    loss.backward()
+    expected = np.outer(1 - np.tanh(w.data @ x.data) ** 2, x.data)
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-12)

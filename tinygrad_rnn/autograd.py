@@ -115,9 +115,12 @@ class SliceGrad:
         """buffer[index] += grad, with repeated indices accumulating."""
         if self.advanced:
             np.add.at(buffer, self.index, self.grad)
-        else:
-            view = buffer[self.index]  # basic indexing gives a view: add in place, no write-back
+            return
+        view = buffer[self.index]
+        if type(view) is np.ndarray:  # basic indexing gives a view: add in place, no write-back
             view += self.grad
+        else:  # an integer for every axis picks one element, a numpy scalar: write it back
+            buffer[self.index] += self.grad
 
     def dense(self, dtype) -> np.ndarray:
         buffer = np.zeros(self.shape, dtype=dtype)
@@ -216,6 +219,7 @@ def backward(root, grad=None, retain_graph: bool = False,
                 replaced = hook(g)
                 if replaced is not None:
                     g = np.asarray(replaced, dtype=node.data.dtype)
+                    owned.pop(node.id, None)  # the hook's array is not ours to keep or mutate
                     if anomaly:
                         check_finite(node, g, "gradient a hook returned")
                     if g.shape != node.data.shape:

@@ -70,15 +70,16 @@ def cmd_list(args) -> int:
 
 
 def _arch_and_steps(args, command: str):
-    """Check ARCH and --steps as usage errors (exit 2) before any work."""
-    from tinygrad_rnn import models
+    """Check ARCH and --steps (for ARCH's default task) as usage errors (exit 2) before any work."""
+    from tinygrad_rnn import models, tasks
 
     if args.steps < 1:
         raise UsageError(f"{command}: --steps must be at least 1, got {args.steps}")
     try:
-        models.get_arch(args.arch)
-    except models.UnknownArchError as error:
-        raise UsageError(str(error)) from None
+        arch = models.get_arch(args.arch)
+        tasks.get_task(arch.default_task).check_steps(args.steps)
+    except ValueError as error:  # an unknown name, or too few steps for the task
+        raise UsageError(f"{command}: {error}") from None
     return models
 
 
@@ -153,7 +154,8 @@ def cmd_render(args) -> int:
 
     models = _arch_and_steps(args, "render")
     if args.max_steps < 0:
-        raise UsageError(f"render: --max-steps must be 0 or more, got {args.max_steps}")
+        raise UsageError(f"render: --max-steps must be 0 (every step) or more, "
+                         f"got {args.max_steps}")
     path = pathlib.Path(args.output if args.output else f"{args.arch}.svg")
     if path.suffix.lower() not in FORMATS:
         raise UsageError(f"render: cannot tell the format of {str(path)!r}; "
@@ -186,17 +188,11 @@ def cmd_trace(args) -> int:
 
     from rich.console import Console
 
-    from tinygrad_rnn import models
     from viz.console import bptt_report, jsonable, op_counts, trace_backward
 
-    if args.steps < 1:
-        raise UsageError(f"trace: --steps must be at least 1, got {args.steps}")
+    models = _arch_and_steps(args, "trace")
     if args.clip is not None and not args.clip > 0:
         raise UsageError(f"trace: --clip must be positive, got {args.clip}")
-    try:
-        models.get_arch(args.arch)
-    except models.UnknownArchError as error:
-        raise UsageError(str(error)) from None
     sample = models.build_graph(args.arch, steps=args.steps)
     console = Console(file=io.StringIO()) if args.json else _console(args)
     head = {"schema": 1, "arch": args.arch, "T": args.steps}

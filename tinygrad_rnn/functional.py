@@ -46,6 +46,8 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, "
                          f"got {reduction!r}")
+    if logits.dtype.kind != "f":
+        raise TypeError(f"cross_entropy: logits must be floating point, got dtype {logits.dtype}")
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
     if target.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: target must hold integer class indices, "

@@ -57,11 +57,13 @@ def gradcheck(fn: Callable, *inputs, eps: float = 1e-6, atol: float = 1e-5,
             flat = x.data.reshape(-1)  # a view: perturb in place, then restore
             for k in range(flat.size):
                 original = flat[k]
-                flat[k] = original + eps
-                plus = _scalar(fn, inputs, projection)
-                flat[k] = original - eps
-                minus = _scalar(fn, inputs, projection)
-                flat[k] = original
+                try:
+                    flat[k] = original + eps
+                    plus = _scalar(fn, inputs, projection)
+                    flat[k] = original - eps
+                    minus = _scalar(fn, inputs, projection)
+                finally:  # the caller's input comes back unperturbed even if fn raises
+                    flat[k] = original
                 numeric = (plus - minus) / (2 * eps)
                 value = float(grad.reshape(-1)[k])
                 if not abs(value - numeric) <= atol + rtol * abs(numeric):

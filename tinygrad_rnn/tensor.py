@@ -277,6 +277,8 @@ class Tensor:
     def reshape(self, *shape):
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) \
             else shape
+        if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
+            raise TypeError(f"reshape: the new shape must be ints, got {shape!r}")
         return ops.Reshape.apply(self, shape=tuple(int(n) for n in shape))
 
     def transpose(self, *axes):

@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tinygrad_rnn.autograd import vjp
+from tinygrad_rnn.optim import clip_grad_norm_
 
 from .graph import walk
 
@@ -147,7 +148,7 @@ def _bar_range(values: Iterable[float]) -> tuple[float, float]:
 
 
 def _bar_width(console: Console, used: int, bars: int) -> int:
-    """Width of each bar column: whatever the numbers leave of the terminal, within 4..30."""
+    """Width of each bar column: whatever the numbers leave of the terminal, within 3..24."""
     return max(3, min(24, (console.width - used) // max(bars, 1)))
 
 
@@ -680,14 +681,8 @@ def _decay_factor(steps: list[StepRow]) -> float | None:
 def clip_params(params, max_norm: float) -> dict:
     """Clip the parameters' gradients to a total norm of max_norm (clip_grad_norm_'s rule);
     return {"max_norm", "before", "after", "clipped"}."""
-    grads = [p.grad for p in params if p.grad is not None]
-    before = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads))
-    scale = max_norm / (before + 1e-6)
-    clipped = scale < 1
-    if clipped:
-        for p in params:
-            if p.grad is not None:
-                p.grad = (p.grad * scale).astype(p.grad.dtype)
+    before = clip_grad_norm_(params, max_norm)
+    clipped = max_norm / (before + 1e-6) < 1  # the rule clip_grad_norm_ scaled by
     after = math.sqrt(sum(float(np.sum(np.square(p.grad, dtype=np.float64)))
                           for p in params if p.grad is not None))
     return {"max_norm": float(max_norm), "before": before, "after": after, "clipped": clipped}

@@ -572,6 +572,7 @@ def draw(root, view: str = "unrolled", grads: bool = False, values: bool = False
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"draw: rankdir must be LR, RL, TB or BT, got {rankdir!r}")
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
+        # max_steps=1 still keeps the first and the last step: both ends of the sequence show
         raise ValueError(f"draw: max_steps must be a positive int or None, got {max_steps!r}")
     graph = to_networkx(root, grads=grads, stats=view == "unrolled" or values)
     return draw_graph(graph, view, grads, values, rankdir, max_steps)

@@ -70,14 +70,21 @@ def backward_has_run(root) -> bool:
 def record_gradients(root) -> dict:
     """Run root.backward(retain_graph=True) and return {tensor id: gradient} for every node.
 
-    `on_grad` sees each gradient once, complete, so intermediates need no retain_grad.
+    `on_grad` sees each gradient once, complete, so intermediates need no retain_grad. The
+    leaves' .grad are put back as they were: drawing must not add to a training step's gradients.
     """
     grads: dict = {}
 
     def on_grad(node, grad):
         grads[node.id] = np.array(grad, copy=True)
 
-    root.backward(retain_graph=True, on_grad=on_grad)
+    leaves = [t for t in walk(root) if not t.parents and t.requires_grad]
+    saved = [t.grad for t in leaves]
+    try:
+        root.backward(retain_graph=True, on_grad=on_grad)
+    finally:
+        for tensor, grad in zip(leaves, saved):
+            tensor.grad = grad
     return grads
 
 

@@ -129,11 +129,8 @@ class Task:
                 step_losses.append(self._step_loss(out, batch.y[t - 1]).named(f"L[{t}]"))
         if not step_losses:
             return None, []
-        if len(step_losses) == 1:
-            total = step_losses[0]
-        else:
-            stacked = stack(step_losses)
-            total = stacked.sum() if reduction == "sum" else stacked.mean()
+        stacked = stack(step_losses)  # also for one step: L stays a node of its own
+        total = stacked.sum() if reduction == "sum" else stacked.mean()
         return total.named("L"), step_losses
 
     def counted(self, batch: Batch) -> np.ndarray:
