@@ -65,6 +65,9 @@ class Op:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:  # apply_op skips __init__ for an op called without settings
+            raise TypeError(f"op {cls.__name__}: settings arrive as keyword arguments (kept in "
+                            f"self.args); an op defines no __init__")
         if not cls.__dict__.get("name"):
             cls.name = cls.__name__.lower()
         OPS[cls.name] = cls
@@ -76,11 +79,12 @@ class Op:
 
     def release(self) -> None:
         """Free the arrays saved for backward; the settings stay for the explorer."""
-        args = self.args
-        self.__dict__.clear()
-        if args:
-            self.args = args
-        self.released = True
+        saved = self.__dict__
+        args = saved.get("args")
+        saved.clear()
+        if args is not None:
+            saved["args"] = args
+        saved["released"] = True
 
     @classmethod
     def apply(cls, *inputs, **args):

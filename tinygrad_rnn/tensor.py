@@ -10,6 +10,7 @@ from . import autograd, ops
 from .autograd import STATE, ShapeError, next_id
 
 _SCALARS = (bool, int, float, np.generic)
+_new_op = object.__new__  # an op without settings needs no __init__ call (per-op cost)
 
 
 class _HookHandle:
@@ -312,7 +313,7 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
     """Run op `cls` on inputs (Tensors, or constants made into leaves) and record the result."""
     # Every op of every model passes through here, so this function sets the engine's per-op
     # cost: one and two Tensor inputs (nearly all ops) take a short path without loops.
-    ctx = cls(**args) if args else cls()
+    ctx = cls(**args) if args else _new_op(cls)
     n = len(inputs)
     if n == 1 and isinstance(inputs[0], Tensor):
         parents = inputs
