@@ -561,3 +561,57 @@ def test_reshape_and_cross_entropy_name_the_bad_input():
         x.reshape("a")
     with pytest.raises(TypeError, match="cross_entropy: logits must be floating point"):
         F.cross_entropy(Tensor(np.ones((2, 3), dtype=np.int64)), np.array([0, 1]))
+
+
+# ------------------------------------------------------ found by differential fuzzing vs torch
+
+
+@pytest.mark.parametrize("x_shape, y_shape", [((1, 0, 0), (0, 4)), ((2, 3, 0), (0, 4)),
+                                              ((2, 3, 2), (2, 0))])
+def test_batched_matmul_with_an_empty_matrix_gives_numpys_shapes_and_grads(x_shape, y_shape):
+    x, y = leaf(x_shape), leaf(y_shape, seed=1)
+    out = x @ y
+    assert out.shape == np.matmul(x.data, y.data).shape
+    out.backward(np.ones(out.shape))
+    assert x.grad.shape == x_shape and y.grad.shape == y_shape
+    assert not x.grad.any() and not y.grad.any()  # an empty sum contributes nothing
+
+
+@pytest.mark.parametrize("method", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape, axis", [((0, 1), 0), ((2, 0), -1)])
+def test_softmax_of_an_empty_tensor_is_empty(method, shape, axis):
+    x = leaf((3, 1))[np.zeros(3, dtype=bool)].reshape(shape)  # a mask that picked nothing
+    out = getattr(x, method)(axis)
+    assert out.shape == shape
+    out.sum().backward()
+    assert out.shape == shape
+
+
+def test_an_empty_index_list_picks_nothing_as_in_numpy():
+    x = leaf((2, 3))
+    assert x[[]].shape == (0, 3) and x[:, []].shape == (2, 0)
+    (x[[]].sum() + x[:, []].sum()).backward()
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max"])
+@pytest.mark.parametrize("axis", [0, -1, (0,), (-1,)])
+def test_a_0d_tensor_reduces_over_axis_0_or_minus_1_to_itself(reduce, axis):
+    # PyTorch accepts dim 0 and -1 for a 0-d tensor and returns it unchanged
+    x = Tensor(np.float64(1.5), requires_grad=True)
+    for keepdims in (False, True):
+        out = getattr(x, reduce)(axis=axis, keepdims=keepdims)
+        assert out.shape == () and out.item() == 1.5
+        out.backward()
+    assert x.grad.item() == 2.0
+    with pytest.raises(ShapeError, match=r"axis 1 is out of range .*shape \(\)"):
+        getattr(x, reduce)(axis=1)
+
+
+def test_cross_entropy_mean_over_no_targets_is_nan_like_mean():
+    import tinygrad_rnn.functional as F
+
+    logits = Tensor(np.zeros((0, 3)), requires_grad=True)
+    loss = F.cross_entropy(logits, np.zeros(0, dtype=np.int64))
+    assert np.isnan(loss.item())
+    assert F.cross_entropy(logits, np.zeros(0, dtype=np.int64), reduction="sum").item() == 0

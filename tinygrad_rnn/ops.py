@@ -37,13 +37,14 @@ def normalize_axis(axis, shape: tuple, op: str):
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):
+        if not isinstance(a, (int, np.integer)) or not -max(ndim, 1) <= a < max(ndim, 1):
             raise ShapeError(f"{op}: axis {a!r} is out of range for a tensor of shape "
                              f"{shape}")
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ShapeError(f"{op}: repeated axis in {axis!r} (shape {shape})")
-    return tuple(sorted(out))
+    # a 0-d tensor's axis 0 (or -1) is the tensor itself, as PyTorch: nothing to reduce
+    return tuple(sorted(out)) if ndim else ()
 
 
 def _expand_reduced(grad: np.ndarray, axes, keepdims: bool, shape: tuple) -> np.ndarray:
@@ -221,9 +222,10 @@ class MatMul(Op):
             raise ShapeError(f"matmul: inner dimensions differ, {x.shape} @ {y.shape} "
                              f"needs x.shape[-1] == y.shape[-2]")
         self.x, self.y = x, y
-        if x.ndim > 2 and y.ndim == 2:
+        if x.ndim > 2 and y.ndim == 2 and y.size:
             # (..., K) @ (K, N): one matmul over the leading axes folded into rows is ~2x
-            # faster than numpy's loop over them (an output head over all steps at once)
+            # faster than numpy's loop over them (an output head over all steps at once);
+            # an empty y (K or N is 0) makes reshape(-1, ...) ambiguous: numpy's path below
             return (x.reshape(-1, x.shape[-1]) @ y).reshape(x.shape[:-1] + y.shape[1:])
         return x @ y
 
@@ -233,7 +235,7 @@ class MatMul(Op):
             gx = grad @ y.T if self.needs[0] else None
             gy = x.T @ grad if self.needs[1] else None
             return gx, gy
-        if x.ndim > 2 and y.ndim == 2:
+        if x.ndim > 2 and y.ndim == 2 and y.size:
             # the same folding: y's gradient sums x^T g over every leading index at once
             gx = grad @ y.T if self.needs[0] else None
             gy = x.reshape(-1, x.shape[-1]).T @ grad.reshape(-1, grad.shape[-1]) \
@@ -496,6 +498,9 @@ class Softmax(Op):
 
     def forward(self, x):
         axis = self.args["axis"]
+        if x.size == 0:  # e.g. the rows a mask picked when it picked none: nothing to normalise
+            self.out = x.copy()
+            return self.out
         e = np.exp(x - x.max(axis=axis, keepdims=True))
         self.out = e / e.sum(axis=axis, keepdims=True)
         return self.out
@@ -512,6 +517,9 @@ class LogSoftmax(Op):
 
     def forward(self, x):
         axis = self.args["axis"]
+        if x.size == 0:  # as in Softmax: an empty input has nothing to normalise
+            self.out = x.copy()
+            return self.out
         shifted = x - x.max(axis=axis, keepdims=True)
         self.out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         return self.out
@@ -539,8 +547,10 @@ class CrossEntropy(Op):
         if reduction == "none":
             return -picked
         total = -picked.sum()
-        return np.asarray(total / max(target.size, 1) if reduction == "mean" else total,
-                          dtype=logits.dtype)
+        if reduction == "sum":
+            return np.asarray(total, dtype=logits.dtype)
+        # the mean of no targets is nan, as PyTorch and Tensor.mean() give
+        return np.asarray(total / target.size if target.size else np.nan, dtype=logits.dtype)
 
     def backward(self, grad):
         probs = np.exp(self.log_probs)

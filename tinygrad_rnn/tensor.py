@@ -412,7 +412,8 @@ def _normalize_index(index, shape: tuple):
         if isinstance(item, Tensor):
             item = item.data
         elif isinstance(item, list):
-            item = np.asarray(item)
+            # an empty list picks nothing, as in numpy (np.asarray([]) alone would be float64)
+            item = np.asarray(item) if item else np.zeros(0, dtype=np.intp)
         if isinstance(item, np.ndarray) and item.dtype.kind not in "iub":
             raise IndexError(f"getitem: index arrays must be integer or bool, got dtype "
                              f"{item.dtype} (indexing a tensor of shape {shape})")
