@@ -290,29 +290,20 @@ def cmd_train(args) -> int:
 
     config = _train_config(args)
     try:
-        training.prepare(config)  # every bad name, pair or size is a usage error, before work
+        prepared = training.prepare(config)  # every bad name, pair or size: a usage error
     except ValueError as error:
         raise UsageError(f"train: {error}") from None
-    console = _console(args)
-    display = None
-    try:
-        from viz.console import TrainDisplay, jsonable
-    except ImportError:  # the explorer is optional for training
-        TrainDisplay, jsonable = None, (lambda obj: obj)
+    from viz.console import TrainDisplay, jsonable
+
     task_name = config.task or training.get_arch(config.arch).default_task
-    if TrainDisplay is not None:
-        display = TrainDisplay(config.iters, console, quiet=args.quiet, json_mode=args.json,
-                               title=f"{config.arch} on {task_name}")
+    display = TrainDisplay(config.iters, _console(args), quiet=args.quiet, json_mode=args.json,
+                           title=f"{config.arch} on {task_name}")
 
     def progress(it, total, loss, metrics, clip):
-        if display is not None:
-            display.update(it, loss, clip=clip)
+        display.update(it, loss, clip=clip)
 
-    if display is not None:
-        with display:
-            result = training.train(config, on_progress=progress)
-    else:
-        result = training.train(config)
+    with display:
+        result = training.train(config, on_progress=progress, prepared=prepared)
     if args.json:
         print(json.dumps(jsonable({**result.to_dict(), "kind": "train"})))
         return 0
@@ -329,11 +320,7 @@ def cmd_train(args) -> int:
         if "accuracy" in result.free_running:
             figures["accuracy, free running"] = result.free_running["accuracy"]
     figures["seconds"] = round(result.seconds, 2)
-    if display is not None:
-        display.results(figures)
-    else:
-        for key, value in figures.items():
-            console.print(f"{key}: {value}", markup=False)
+    display.results(figures)
     return 0
 
 

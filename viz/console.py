@@ -22,7 +22,7 @@ from rich.text import Text
 from tinygrad_rnn.autograd import vjp
 from tinygrad_rnn.optim import clip_grad_norm_
 
-from .graph import walk
+from .graph import norm, walk
 
 SCHEMA = 1
 VANISHED_BELOW = 1e-6  # through-time part below this fraction of ||dL/dh_T||: vanished
@@ -85,13 +85,6 @@ def _txt(text: str, ascii_only: bool) -> str:
     if not ascii_only:
         return text
     return text.translate(_ASCII).encode("ascii", "replace").decode("ascii")
-
-
-def _norm(array) -> float:
-    """Frobenius norm in float64 (a float32 sum of squares loses the tiny vanished values)."""
-    if array is None:
-        return 0.0
-    return float(np.sqrt(np.sum(np.square(np.asarray(array, dtype=np.float64)))))
 
 
 def _label(node) -> str:
@@ -174,11 +167,11 @@ def trace_backward(loss, console: Console | None = None, show_all: bool = False,
         passes = []
         for parent, sent in zip(node.parents, vjp(node, grad)):
             if parent.requires_grad and sent is not None:
-                passes.append({"to": _label(parent), "id": parent.id, "norm": _norm(sent)})
+                passes.append({"to": _label(parent), "id": parent.id, "norm": norm(sent)})
         rows.append({
             "order": len(rows), "id": node.id, "op": node.op or "leaf", "name": node.name,
             "scope": "/".join(node.scope), "step": node.step, "shape": list(node.shape),
-            "grad_norm": _norm(grad), "rule": RULES.get(node.op, node.op or ""),
+            "grad_norm": norm(grad), "rule": RULES.get(node.op, node.op or ""),
             "passes": passes,
         })
 
@@ -591,10 +584,10 @@ def bptt_report(loss, states, params=None, console: Console | None = None,
         if restricted is not None:
             total, local, through = restricted[i]
         zero = 0.0 if total is None else np.zeros_like(total)
-        residual = 0.0 if total is None else _norm(
+        residual = 0.0 if total is None else norm(
             total - (zero if local is None else local) - (zero if through is None else through))
-        steps.append(StepRow(splitter.state_step[i], _norm(total), _norm(local),
-                             _norm(through), residual))
+        steps.append(StepRow(splitter.state_step[i], norm(total), norm(local),
+                             norm(through), residual))
     last = steps[-1].total
     for row in steps[:-1]:
         if last > 0 and row.through < VANISHED_BELOW * last:
@@ -653,8 +646,8 @@ def _param_rows(named, splitter: _StepSplitter, before: dict) -> list[ParamRow]:
         eps = float(np.finfo(p.dtype).eps)
         scale = float(np.max(np.abs(grad))) if grad.size else 0.0
         ok = diff <= 64 * eps * max(scale, 1e-30) * max(len(per_step), 1)
-        norms = {s: _norm(part) for s, part in sorted(per_step.items(), key=_step_key)}
-        rows.append(ParamRow(name, tuple(p.shape), _norm(grad), norms, diff, ok))
+        norms = {s: norm(part) for s, part in sorted(per_step.items(), key=_step_key)}
+        rows.append(ParamRow(name, tuple(p.shape), norm(grad), norms, diff, ok))
     return rows
 
 

@@ -52,27 +52,16 @@ class GraphvizNotFound(RuntimeError):
 # ------------------------------------------------------------------------------------ escaping
 
 
+# each character that could inject markup or break a quoted DOT string, and what replaces it;
+# control characters other than newline are not valid in XML 1.0 at all
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "&": "&amp;", "<": "&lt;", ">": "&gt;", "\n": "\\n"}
+_ESCAPES.update({chr(c): "?" for c in [*range(32), 127] if chr(c) not in _ESCAPES})
+_ESCAPE_TABLE = str.maketrans(_ESCAPES)
+
+
 def esc(text) -> str:
     """Any text made safe inside a quoted DOT label: no injected markup, valid SVG XML."""
-    out = []
-    for ch in str(text):
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "&":
-            out.append("&amp;")
-        elif ch == "<":
-            out.append("&lt;")
-        elif ch == ">":
-            out.append("&gt;")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch < " " or ch == "\x7f":
-            out.append("?")  # other control characters are not valid in XML 1.0
-        else:
-            out.append(ch)
-    return "".join(out)
+    return str(text).translate(_ESCAPE_TABLE)
 
 
 def esc_record(text) -> str:

@@ -55,8 +55,11 @@ def _stats(array: np.ndarray) -> dict:
             "mean": float(data.mean()), "std": float(data.std())}
 
 
-def _norm(grad) -> float:
-    return float(np.sqrt(np.sum(np.square(np.asarray(grad, dtype=np.float64)))))
+def norm(array) -> float:
+    """Frobenius norm in float64 (a float32 sum of squares loses tiny vanished values); None: 0."""
+    if array is None:
+        return 0.0
+    return float(np.sqrt(np.sum(np.square(np.asarray(array, dtype=np.float64)))))
 
 
 def backward_has_run(root) -> bool:
@@ -140,7 +143,7 @@ def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
             "requires_grad": bool(tensor.requires_grad),
             "is_param": bool(is_param),
             "kind": _kind(tensor, tensor is root, is_param),
-            "grad_norm": None if grad is None else _norm(grad),
+            "grad_norm": None if grad is None else norm(grad),
             "grad": np.array(grad) if grad is not None and data.size <= SMALL else None,
         }
         attrs["value"] = np.array(data) if data.size <= SMALL else None

@@ -177,14 +177,16 @@ def prepare(config: TrainConfig) -> tuple:
     return task, steps, model
 
 
-def train(config: TrainConfig, on_progress: Callable | None = None) -> TrainResult:
+def train(config: TrainConfig, on_progress: Callable | None = None,
+          prepared: tuple | None = None) -> TrainResult:
     """Train config.arch on its task and measure the held-out loss against the baseline.
 
     on_progress(iteration, iters, train_loss, test_metrics_or_None, clip) is called after every
     iteration (test metrics at every eval_every-th and the last; clip = (norm before, after)
-    when clipping by norm, else None).
+    when clipping by norm, else None). prepared: what prepare(config) returned, if the caller
+    has already checked the config with it.
     """
-    task, steps, model = prepare(config)
+    task, steps, model = prepared if prepared is not None else prepare(config)
     params = model.parameters()
     opt = make_optimizer(config, params)
     train_rng = np.random.default_rng(config.seed)

@@ -180,8 +180,3 @@ class Task:
         if batch.mask is not None:
             out = out * batch.mask[:, None, None]
         return out
-
-    def describe(self) -> str:
-        where = "every step" if self.per_step else "the last step"
-        kind = f"{self.output_size} classes" if self.classify else f"{self.output_size} value(s)"
-        return f"{self.name}: {self.summary} (target at {where}, {kind})"
