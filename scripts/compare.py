@@ -29,7 +29,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tinygrad_rnn.models import build_graph  # noqa: E402
-from tinygrad_rnn.models.train import TrainConfig, train  # noqa: E402
+from tinygrad_rnn.training import TrainConfig, train  # noqa: E402
 
 
 def comparisons(quick: bool) -> list[dict]:

@@ -313,6 +313,26 @@ def test_scopes_nest_and_inner_scopes_inherit_the_step():
     assert x.scope == () and x.step is None
 
 
+def test_a_step_tag_names_its_axis_and_the_scope_that_set_it():
+    x = leaf()
+    with scope("enc", step=2):
+        a = x * 2
+        with scope("cell"):
+            b = a.tanh()
+    with scope("mem", step=1, axis="hop"):
+        c = b + 1
+    assert a.axis == "time" and a.loop == ("time", ("enc",))
+    assert b.loop == ("time", ("enc",)) and b.scope == ("enc", "cell")  # inherited with the step
+    assert c.axis == "hop" and c.loop == ("hop", ("mem",)) and c.step == 1
+    assert x.loop is None and x.axis is None and (c * 1).loop is None
+    with pytest.raises(TypeError, match="axis='hop' needs a step"):
+        with scope("mem", axis="hop"):
+            pass
+    with pytest.raises(TypeError, match="axis must be a name"):
+        with scope("mem", step=1, axis="two words"):
+            pass
+
+
 def test_scope_is_restored_after_an_error():
     with pytest.raises(ZeroDivisionError):
         with scope("broken", step=1):

@@ -9,7 +9,7 @@ from tinygrad_rnn import Tensor, manual_seed
 from tinygrad_rnn.cli import main
 from tinygrad_rnn.models import ARCHS, get_arch
 from tinygrad_rnn.models.base import detach_state
-from tinygrad_rnn.models.train import TrainConfig, bptt_backward, train
+from tinygrad_rnn.training import TrainConfig, bptt_backward, train
 from tinygrad_rnn.tasks import get_task
 
 # an easy setting per architecture: (task, T, iterations, architecture options)

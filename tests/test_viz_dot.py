@@ -158,6 +158,27 @@ def test_delays_and_cross_scope_edges():
         draw(two_scopes(9), view="folded").source)
 
 
+def test_steps_of_different_loops_never_fold_into_a_delay():
+    """Attention scored in the parent scope at decoder step t over encoder steps s: the
+    parent's step t and the encoder's step s are different loops, so no 'delay t - s'."""
+    def attention_in_parent_scope(T: int) -> Tensor:
+        w = Tensor(np.full(2, 0.5), requires_grad=True, name="w")
+        h, enc = Tensor(np.ones(2), name="h[0]"), []
+        for s in range(1, T + 1):
+            with scope("model"), scope("enc", step=s):
+                h = (h * w).tanh().named(f"h[{s}]")
+                enc.append(h)
+        outs = []
+        for t in range(1, 3):
+            with scope("model", step=t):  # scores in the parent scope, at decoder step t
+                outs.append(sum((e * w for e in enc[1:]), enc[0] * w).named(f"c[{t}]"))
+        return stack(outs).sum()
+
+    source = draw(attention_in_parent_scope(4), view="folded").source
+    assert set(re.findall(r'label="delay (-?\d+)\\n', source)) == {"1"}
+    assert "step pair" in source
+
+
 def test_partial_steps_are_labelled():
     def slow(T: int) -> Tensor:
         w = Tensor(np.ones(2), requires_grad=True, name="w")

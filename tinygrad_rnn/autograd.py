@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -13,12 +13,22 @@ class ShapeError(ValueError):
     """A shape problem; the message names the op and every shape involved."""
 
 
+class Loop(NamedTuple):
+    """What a step tag counts: its axis ("time", "hop", "node", ...) and the scope path of the
+    `scope(..., step=)` call that set it. Two nodes are the same loop's steps only when both
+    agree, so an encoder's and a decoder's time steps never read as one recurrence."""
+
+    axis: str
+    scope: tuple
+
+
 class _State:
     """Process-wide recording state, read by every op as it runs."""
 
     grad_enabled = True
     scope: tuple = ()
     step = None
+    loop = None
     anomaly = False
 
 
@@ -54,23 +64,33 @@ def is_grad_enabled() -> bool:
 
 
 @contextlib.contextmanager
-def scope(name: str, step: int | None = None) -> Iterator[None]:
+def scope(name: str, step: int | None = None, axis: str | None = None) -> Iterator[None]:
     """Tag every tensor made inside with `name` appended to `.scope` (and `.step` when given).
 
-    Scopes nest; an inner scope without a step inherits the enclosing one.
+    A step counts along an axis: "time" unless `axis` says otherwise ("hop" for memory hops,
+    "node" for tree nodes). The scope that sets a step owns it: `.loop` of every tensor made
+    inside is Loop(axis, that scope's path). Scopes nest; an inner scope without a step
+    inherits the enclosing step and loop.
     """
     if not isinstance(name, str):
         raise TypeError(f"scope: name must be a str, got {type(name).__name__}")
-    if step is not None and not isinstance(step, (int, np.integer)):
+    if step is not None and (not isinstance(step, (int, np.integer)) or isinstance(step, bool)):
         raise TypeError(f"scope: step must be an int or None, got {step!r}")
-    previous = (STATE.scope, STATE.step)
+    if axis is not None:
+        if step is None:
+            raise TypeError(f"scope: axis={axis!r} needs a step (scope({name!r}, step=..., "
+                            f"axis={axis!r}))")
+        if not isinstance(axis, str) or not axis.isidentifier():
+            raise TypeError(f"scope: axis must be a name such as 'time' or 'hop', got {axis!r}")
+    previous = (STATE.scope, STATE.step, STATE.loop)
     STATE.scope = STATE.scope + (name,)
     if step is not None:
         STATE.step = int(step)
+        STATE.loop = Loop(axis or "time", STATE.scope)
     try:
         yield
     finally:
-        STATE.scope, STATE.step = previous
+        STATE.scope, STATE.step, STATE.loop = previous
 
 
 @contextlib.contextmanager
@@ -87,7 +107,9 @@ def detect_anomaly() -> Iterator[None]:
 def where_is(node) -> str:
     """'op "tanh" (id 12, scope rnn, step 3)': how error messages point at a node."""
     scope_text = "/".join(node.scope) if node.scope else "-"
-    return f'op "{node.op or "leaf"}" (id {node.id}, scope {scope_text}, step {node.step})'
+    axis = node.axis
+    step = node.step if axis in (None, "time") else f"{axis} {node.step}"
+    return f'op "{node.op or "leaf"}" (id {node.id}, scope {scope_text}, step {step})'
 
 
 def check_finite(node, array: np.ndarray, what: str) -> None:

@@ -246,7 +246,7 @@ def _register_train(p):
 def _train_config(args):
     """Turn the arguments into a TrainConfig, routing each -O to the architecture or the task."""
     from tinygrad_rnn import models, tasks
-    from tinygrad_rnn.models.train import TrainConfig
+    from tinygrad_rnn.training import TrainConfig
 
     try:
         arch = models.get_arch(args.arch)
@@ -286,7 +286,7 @@ def cmd_train(args) -> int:
     """Train a catalog architecture on a built-in task; held-out loss against the baseline."""
     import json
 
-    from tinygrad_rnn.models import train as training
+    from tinygrad_rnn import training
 
     config = _train_config(args)
     try:

@@ -31,7 +31,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "parents", "id", "scope", "step",
-                 "_ctx", "_hooks", "_retain", "__weakref__")
+                 "_loop", "_ctx", "_hooks", "_retain", "__weakref__")
     __array_ufunc__ = None  # numpy hands `ndarray op Tensor` to the Tensor's reflected operator
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
@@ -58,6 +58,7 @@ class Tensor:
         self.id = next_id()
         self.scope = STATE.scope
         self.step = STATE.step
+        self._loop = STATE.loop
         self._ctx = None
         self._hooks = None
         self._retain = False
@@ -68,6 +69,17 @@ class Tensor:
     def op(self) -> str | None:
         """Lowercase name of the primitive that made this tensor; None for a leaf."""
         return None if self._ctx is None else self._ctx.name
+
+    @property
+    def loop(self):
+        """Loop(axis, scope path) of the `scope(..., step=)` that set `.step`; None without a
+        step. Steps of different loops (an encoder's and a decoder's) are not one recurrence."""
+        return self._loop
+
+    @property
+    def axis(self) -> str | None:
+        """What `.step` counts: "time" for a recurrence, or "hop", "node", ...; None without."""
+        return None if self._loop is None else self._loop.axis
 
     @property
     def op_args(self) -> dict:
@@ -348,6 +360,7 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
     node.id = next_id()
     node.scope = STATE.scope
     node.step = STATE.step
+    node._loop = STATE.loop
     node._hooks = None
     node._retain = False
     if STATE.grad_enabled:

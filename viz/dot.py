@@ -325,26 +325,19 @@ def _grad_text(norm: float | None) -> str | None:
 # ------------------------------------------------------------------------- scopes and steps
 
 
-def _unroll_scopes(graph: nx.DiGraph) -> dict:
-    """scope -> the prefix where its steps are unrolled: the shortest prefix holding a node
-    made directly there with a step tag (else the scope itself)."""
-    direct = {a["scope"] for _, a in graph.nodes(data=True) if a["step"] is not None}
-    out = {}
-    for scope in {a["scope"] for _, a in graph.nodes(data=True)}:
-        out[scope] = scope
-        for i in range(1, len(scope) + 1):
-            if scope[:i] in direct:
-                out[scope] = scope[:i]
-                break
-    return out
+def step_text(axis: str | None, step) -> str:
+    """'t = 3' on the time axis, 'hop 2' / 'node 5' on any other."""
+    return f"t = {step}" if axis in (None, "time") else f"{axis} {step}"
 
 
-def _cluster_path(attrs: dict, unroll: dict, step_clusters: bool) -> tuple:
-    scope, step = attrs["scope"], attrs["step"]
-    if step is None or not step_clusters:
+def _cluster_path(attrs: dict, step_clusters: bool) -> tuple:
+    """Where a node is drawn: its scope, with the step cluster right below the scope that set
+    the step (the loop's own scope), so an inner module's nodes sit inside their step."""
+    scope, loop = attrs["scope"], attrs["loop"]
+    if loop is None or not step_clusters:
         return scope
-    head = unroll[scope]
-    return head + (f"t = {step}",) + scope[len(head):]
+    head = loop[1]
+    return head + (step_text(loop[0], attrs["step"]),) + scope[len(head):]
 
 
 def _common_prefix(scopes: list) -> tuple:
@@ -385,12 +378,6 @@ def parameter_names(graph: nx.DiGraph) -> dict:
     return out
 
 
-def _related(a: tuple, b: tuple) -> bool:
-    """One scope path is a prefix of the other: the same unrolled module."""
-    n = min(len(a), len(b))
-    return a[:n] == b[:n]
-
-
 # ------------------------------------------------------------------------------ the two views
 
 
@@ -402,7 +389,6 @@ def _draw_unrolled(graph: nx.DiGraph, values: bool, scale, rankdir: str, max_ste
         first = max(1, (max_steps + 1) // 2)
         last = max(1, max_steps // 2)
         elided = set(steps[first:len(steps) - last])
-    unroll = _unroll_scopes(graph)
     drawing = _Drawing(rankdir, note)
     kinds = set()
     ellipsis = ("elided",)
@@ -420,7 +406,7 @@ def _draw_unrolled(graph: nx.DiGraph, values: bool, scale, rankdir: str, max_ste
         shape = shape_text(attrs["shape"])
         norm = attrs["grad_norm"]
         kinds.add(attrs["kind"])
-        drawing.node(node, _cluster_path(attrs, unroll, True),
+        drawing.node(node, _cluster_path(attrs, True),
                      **_node_attrs(attrs, names.get(node, attrs["name"]), shape, values,
                                    scale, norm, None, _grad_text(norm), rankdir))
     seen = set()
@@ -435,10 +421,10 @@ def _draw_unrolled(graph: nx.DiGraph, values: bool, scale, rankdir: str, max_ste
 
 
 def _fold_keys(graph: nx.DiGraph) -> dict:
-    """node -> its folded key: (scope, op, how many nodes of that op its step made there
-    before it), so equal keys are "the same node at another time"; unstepped nodes keep their
-    own id. Counting per op (not over all nodes) keeps a step-1-only node, such as the zero
-    initial state a cell makes, from shifting the keys of everything after it."""
+    """node -> its folded key: (loop, scope, op, how many nodes of that op its step made there
+    before it), so equal keys are "the same node at another step of the same loop"; unstepped
+    nodes keep their own id. Counting per op (not over all nodes) keeps a step-1-only node,
+    such as the zero initial state a cell makes, from shifting the keys of everything after it."""
     counters: dict = {}
     keys = {}
     for node, attrs in graph.nodes(data=True):
@@ -446,10 +432,10 @@ def _fold_keys(graph: nx.DiGraph) -> dict:
             keys[node] = ("node", node)
             continue
         op = attrs["op"] if attrs["op"] != "leaf" else "leaf:" + attrs["kind"]
-        slot = (attrs["scope"], attrs["step"], op)
+        slot = (attrs["loop"], attrs["scope"], attrs["step"], op)
         position = counters.get(slot, 0)
         counters[slot] = position + 1
-        keys[node] = ("step", attrs["scope"], op, position)
+        keys[node] = ("step", attrs["loop"], attrs["scope"], op, position)
     return keys
 
 
@@ -510,7 +496,9 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         ka, kb = keys[a], keys[b]
         sa, sb = graph.nodes[a]["step"], graph.nodes[b]["step"]
         both = sa is not None and sb is not None
-        related = both and _related(graph.nodes[a]["scope"], graph.nodes[b]["scope"])
+        # a delay only within one loop: an encoder's step s and a decoder's step t are not
+        # t - s apart, whatever their numbers
+        related = both and graph.nodes[a]["loop"] == graph.nodes[b]["loop"]
         if related and sa != sb:
             delays[(ka, kb, sb - sa)] = delays.get((ka, kb, sb - sa), 0) + 1
             continue

@@ -91,6 +91,12 @@ def record_gradients(root) -> dict:
     return grads
 
 
+def _loop_of(tensor) -> tuple | None:
+    """(axis, scope path that set the step) as a plain tuple, or None for an unstepped node."""
+    loop = tensor.loop
+    return None if loop is None else (loop.axis, tuple(loop.scope))
+
+
 def walk(root) -> list:
     """Every tensor reachable from root over .parents, in id (creation) order; iterative."""
     seen = {root.id: root}
@@ -107,8 +113,10 @@ def walk(root) -> list:
 def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
     """One node per recorded tensor reachable from root (keyed by its id), edges parent -> child.
 
-    Node attributes: op ("leaf" for leaves), op_args, name, shape, dtype, scope, step,
-    requires_grad, is_param, kind (param/input/constant/tensor/op/loss/output), size, value (the
+    Node attributes: op ("leaf" for leaves), op_args, name, shape, dtype, scope, step, axis
+    (what the step counts: "time", "hop", "node", ...), loop ((axis, scope path that set the
+    step): steps of one loop are one recurrence; None without a step), requires_grad,
+    is_param, kind (param/input/constant/tensor/op/loss/output), size, value (the
     array, for tensors of at most SMALL elements, else None) and, when stats is True, stats
     (min/max/mean/std). grad_norm (float or None) and grad (small arrays) come from the
     gradients that exist; with grads=True and no backward run yet,
@@ -140,6 +148,8 @@ def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
             "size": int(data.size),
             "scope": tuple(tensor.scope),
             "step": tensor.step,
+            "axis": tensor.axis,
+            "loop": _loop_of(tensor),
             "requires_grad": bool(tensor.requires_grad),
             "is_param": bool(is_param),
             "kind": _kind(tensor, tensor is root, is_param),

@@ -1,6 +1,6 @@
 """Training a catalog model on a task: full or truncated BPTT, clipping, Adam or SGD, seeded.
 
-    from tinygrad_rnn.models.train import TrainConfig, train
+    from tinygrad_rnn.training import TrainConfig, train
     result = train(TrainConfig("lstm", task="adding", steps=20, iters=200))
     print(result.test["loss"], result.baseline)
 """
@@ -13,13 +13,13 @@ from typing import Callable
 
 import numpy as np
 
-from .. import optim
-from ..autograd import no_grad
-from ..init import manual_seed
-from ..tasks import Batch, Task, get_task
-from ..tensor import Tensor
-from . import get_arch, model_inputs
-from .base import SequenceModel, detach_state
+from . import optim
+from .autograd import no_grad
+from .init import manual_seed
+from .models import get_arch, model_inputs
+from .models.base import SequenceModel, detach_state
+from .tasks import Batch, Task, get_task
+from .tensor import Tensor
 
 SCHEMA = 1
 
