@@ -4,11 +4,48 @@ import numpy as np
 import pytest
 
 from tinygrad_rnn import Tensor, manual_seed
-from tinygrad_rnn.tasks import TASKS, UnknownTaskError, get_task
+from tinygrad_rnn.tasks import TASKS, PairBatch, SequenceBatch, UnknownTaskError, get_task
+from tinygrad_rnn.tasks.pairs import BOS, EOS, PAD
 from tinygrad_rnn.tasks.text import load_text
 
+SEQUENCE_TASKS = [name for name, cls in TASKS.items() if cls.batch_type is SequenceBatch]
+PAIR_TASKS = [name for name, cls in TASKS.items() if cls.batch_type is PairBatch]
 
-@pytest.mark.parametrize("name", list(TASKS))
+
+def test_every_task_makes_the_batch_type_it_declares():
+    for name in TASKS:
+        task = get_task(name)
+        assert isinstance(task.sample(2, 6, rng=np.random.default_rng(0)), task.batch_type)
+    assert PAIR_TASKS == ["reverse", "sort"]
+
+
+@pytest.mark.parametrize("name", PAIR_TASKS)
+def test_pair_batches_are_padded_and_seeded(name):
+    task = get_task(name)
+    a = task.sample(6, 7, rng=np.random.default_rng(3))
+    b = task.sample(6, 7, rng=np.random.default_rng(3))
+    np.testing.assert_array_equal(a.source, b.source)
+    np.testing.assert_array_equal(a.target, b.target)
+    S, B = a.source.shape
+    assert S == a.source_lengths.max() <= 7 and B == 6 and a.source_lengths.min() >= 1
+    for k in range(B):
+        n = a.source_lengths[k]
+        src = a.source[:n, k]
+        assert (src >= 3).all() and (a.source[n:, k] == PAD).all()
+        expected = src[::-1] if name == "reverse" else np.sort(src)
+        np.testing.assert_array_equal(a.target[:n, k], expected)
+        assert a.target[n, k] == EOS and (a.target[n + 1:, k] == PAD).all()
+        assert a.target_in[0, k] == BOS
+        np.testing.assert_array_equal(a.target_in[1:n + 1, k], expected)  # shifted right
+        np.testing.assert_array_equal(a.target_mask[:, k], np.arange(a.target_steps) <= n)
+    fixed = get_task(name, fixed=True).sample(4, 5, rng=np.random.default_rng(0))
+    assert (fixed.source_lengths == 5).all() and fixed.target_steps == 6
+    assert get_task(name, fixed="false").settings["fixed"] is False  # a CLI string option
+    with pytest.raises(ValueError, match="min_length"):
+        get_task(name, min_length=9).sample(2, 5)
+
+
+@pytest.mark.parametrize("name", SEQUENCE_TASKS)
 def test_shapes_and_seeding(name):
     task = get_task(name)
     a = task.sample(5, 12, rng=np.random.default_rng(7))

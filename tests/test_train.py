@@ -25,6 +25,8 @@ EASY = {
     "lstm": ("adding", 6, 150, {}),
     "gru": ("adding", 6, 150, {}),
     "birnn": ("tagging", 6, 150, {}),
+    "seq2seq": ("reverse", 4, 150, {}),
+    "seq2seq-attention": ("reverse", 4, 150, {}),
 }
 
 

@@ -111,8 +111,9 @@ def cmd_inspect(args) -> int:
     table.add_row("steps", str(figures["steps"]))
     table.add_row("depth (longest path input -> loss)", str(figures["depth"]))
     console.print(table)
-    rows = analysis.step_statistics(graph)
+    rows = analysis.step_statistics(graph, analysis.states_of(graph, sample.states))
     if rows:
+        several = len({row["loop"] for row in rows}) > 1
         steps = Table(title="shortest path from each step's state to the loss")
         for column in ("t", "state", "nodes made", "path length"):
             steps.add_column(column, justify="right" if column != "state" else "left")
@@ -122,7 +123,8 @@ def cmd_inspect(args) -> int:
                 steps.add_row("…", f"{len(rows) - 12} more steps", "", "")
                 continue
             distance = "-" if row["distance"] is None else str(row["distance"])
-            steps.add_row(str(row["step"]), row["state"] or "-", str(row["nodes"]), distance)
+            t = f"{row['loop']} {row['step']}" if several else str(row["step"])
+            steps.add_row(t, row["state"] or "-", str(row["nodes"]), distance)
         console.print(steps)
     return 0
 

@@ -16,9 +16,9 @@ import numpy as np
 from . import optim
 from .autograd import no_grad
 from .init import manual_seed
-from .models import get_arch, model_inputs
+from .models import get_arch, model_inputs, run_on
 from .models.base import SequenceModel, detach_state
-from .tasks import Batch, Task, get_task
+from .tasks import Batch, SequenceBatch, Task, get_task
 from .tensor import Tensor
 
 SCHEMA = 1
@@ -141,14 +141,24 @@ def bptt_backward(model: SequenceModel, task: Task, batch: Batch, bptt: int | No
     return total
 
 
-def evaluate(model: SequenceModel, task: Task, batch: Batch, teacher: bool = True) -> dict:
-    """Held-out metrics without recording a graph (teacher=False: an output-feedback net runs
-    free, on its own outputs)."""
+def batch_backward(model, task: Task, batch, bptt: int | None = None) -> float:
+    """Forward and backward over one batch of any type, accumulating gradients; the mean loss.
+
+    A sequence batch goes through bptt_backward (full or truncated BPTT); any other batch is
+    one forward of the whole batch, teacher forced where the model feeds back its outputs.
+    """
+    if isinstance(batch, SequenceBatch):
+        return bptt_backward(model, task, batch, bptt)
+    loss, _ = task.loss(run_on(model, task, batch).outputs, batch)
+    loss.backward()
+    return float(loss.item())
+
+
+def evaluate(model, task: Task, batch, teacher: bool = True) -> dict:
+    """Held-out metrics without recording a graph (teacher=False: a model that feeds back its
+    outputs runs free, on its own outputs: greedy decoding for an encoder-decoder)."""
     with no_grad():
-        emit = "every" if task.per_step else "last"
-        run = model(Tensor(batch.x.astype(model.parameters()[0].dtype)), emit=emit,
-                    **model_inputs(model, task, batch, teacher=teacher))
-        return task.metrics(run.outputs, batch)
+        return task.metrics(run_on(model, task, batch, teacher=teacher).outputs, batch)
 
 
 def make_optimizer(config: TrainConfig, params: list):
@@ -171,6 +181,10 @@ def prepare(config: TrainConfig) -> tuple:
     task.check_steps(steps)
     manual_seed(config.seed)
     model = arch.build(task, hidden=config.hidden, **config.arch_options)
+    if config.bptt is not None and not issubclass(task.batch_type, SequenceBatch):
+        raise ValueError(f"truncated BPTT (--bptt) cuts one sequence into chunks; task "
+                         f"{task.name!r} makes {task.batch_type.__name__}es, train {arch.name} "
+                         f"without --bptt")
     if config.bptt is not None and not model.truncatable and config.bptt < steps:
         raise ValueError(f"{arch.name} cannot be trained with truncated BPTT (--bptt): it needs "
                          f"the whole sequence at once")
@@ -193,13 +207,13 @@ def train(config: TrainConfig, on_progress: Callable | None = None,
     test_batch = task.sample(config.eval_batch, steps, rng=np.random.default_rng(
         config.seed + 1_000_003), split="test")
     baseline = task.baseline(test_batch)
-    feedback = getattr(model, "uses_feedback", False)
+    feedback = model.feeds_back
     history, test, free = [], {}, None
     begin = time.perf_counter()
     for it in range(1, config.iters + 1):
         batch = task.sample(config.batch, steps, rng=train_rng)
         opt.zero_grad()
-        loss = bptt_backward(model, task, batch, config.bptt)
+        loss = batch_backward(model, task, batch, config.bptt)
         if config.clip_value is not None:
             optim.clip_grad_value_(params, config.clip_value)
         clip = None

@@ -244,6 +244,11 @@ class StepRow:
     through: float
     residual: float  # ||total - (local + through)||, the vector check
     flag: str | None = None  # "vanished", "exploded" or None
+    loop: str | None = None  # the loop's scope ("enc", "dec") when the states span several
+
+    @property
+    def label(self) -> str:
+        return str(self.t) if self.loop is None else f"{self.loop} {self.t}"
 
 
 @dataclass
@@ -253,7 +258,9 @@ class ParamRow:
     name: str
     shape: tuple
     grad_norm: float
-    per_step: dict  # step (int or None for nodes outside any step) -> norm of the contribution
+    # step (None for nodes outside any step) -> norm of the contribution; when the steps come
+    # from several loops (an encoder and a decoder), the keys are (loop, step) instead
+    per_step: dict
     sum_diff: float  # max |sum of contributions - gradient|
     sum_ok: bool
 
@@ -296,12 +303,13 @@ class BPTTReport:
             "spectral_radius": self.spectral_radius,
             "radius_kind": self.radius_kind,
             "parts_residual": self.parts_residual,
-            "steps": [{"t": r.t, "total": r.total, "local": r.local, "through": r.through,
-                       "flag": r.flag} for r in self.steps],
+            "steps": [{"t": r.t, "loop": r.loop, "total": r.total, "local": r.local,
+                       "through": r.through, "flag": r.flag} for r in self.steps],
             "vanished": self.vanished,
             "exploded": self.exploded,
             "params": [{"name": p.name, "shape": list(p.shape), "grad_norm": p.grad_norm,
-                        "per_step": [{"step": s, "norm": n} for s, n in p.per_step.items()],
+                        "per_step": [{"step": s, "loop": loop, "norm": n}
+                                     for (loop, s), n in _loop_keys(p.per_step).items()],
                         "sum_check": {"max_abs_diff": p.sum_diff, "ok": p.sum_ok}}
                        for p in self.params],
             "clip": self.clip,
@@ -332,7 +340,7 @@ class BPTTReport:
         table.add_column("from L(t)", justify="right", no_wrap=True)
         table.add_column("through time", justify="right", no_wrap=True)
         # the bars share what the numbers, the flag, the padding and the rules (3 per column) leave
-        fixed = max(len(str(r.t)) for r in self.steps) + len(what) + 2 + 9 + 12
+        fixed = max(len(r.label) for r in self.steps) + len(what) + 2 + 9 + 12
         fixed += max([4] + [len(r.flag) for r in self.steps if r.flag]) + 3 * 7 + 1
         width = _bar_width(console, fixed, 2)
         table.add_column("L(t)", no_wrap=True, overflow="crop", min_width=width)
@@ -341,8 +349,8 @@ class BPTTReport:
         low, high = _bar_range([r.local for r in self.steps] + [r.through for r in self.steps])
         for r in self.steps:
             style = {"vanished": "blue", "exploded": "bold red"}.get(r.flag or "", "")
-            through = "n/a" if r.t == self.steps[-1].t and r.through == 0 else _fmt(r.through)
-            table.add_row(str(r.t), _fmt(r.total), _fmt(r.local), through,
+            through = "n/a" if r is self.steps[-1] and r.through == 0 else _fmt(r.through)
+            table.add_row(r.label, _fmt(r.total), _fmt(r.local), through,
                           Text(log_bar(r.local, low, high, width, ascii_only), style="green"),
                           Text(log_bar(r.through, low, high, width, ascii_only), style="cyan"),
                           Text(r.flag or "", style=style))
@@ -391,14 +399,23 @@ class BPTTReport:
         for p in params:
             table.add_column(Text(_txt(p.name, ascii_only)), justify="right", no_wrap=True)
         steps = []
-        for p in params:
-            for s in p.per_step:
-                if s not in steps:
-                    steps.append(s)
-        steps.sort(key=lambda s: (s is None, s if s is not None else 0))
-        for s in steps:
-            table.add_row("-" if s is None else str(s),
-                          *[_fmt(p.per_step[s]) if s in p.per_step else "" for p in params])
+        for p in self.params:  # every table lists the same rows, in the report's order
+            for key in p.per_step:
+                if key not in steps:
+                    steps.append(key)
+        loops = list(dict.fromkeys(r.loop for r in self.steps))  # in the order they ran
+
+        def rank(key):
+            loop, s = key if isinstance(key, tuple) else (None, key)
+            return (s is None, loops.index(loop) if loop in loops else len(loops), s or 0)
+
+        for key in sorted(steps, key=rank):
+            if not any(key in p.per_step for p in params):
+                continue
+            loop, s = key if isinstance(key, tuple) else (None, key)
+            label = "-" if s is None else (f"{loop} {s}" if loop else str(s))
+            table.add_row(label, *[_fmt(p.per_step[key]) if key in p.per_step else ""
+                                   for p in params])
         table.add_section()
         table.add_row(_txt("Σ = ‖grad‖", ascii_only), *[_fmt(p.grad_norm) for p in params])
         check = "✓" if not ascii_only else "ok"
@@ -473,6 +490,7 @@ class _StepSplitter:
     def __init__(self, root, states, params, restricted: bool = False):
         self.index = {h.id: i for i, h in enumerate(states)}
         self.state_step = [h.step if h.step is not None else i + 1 for i, h in enumerate(states)]
+        self.first_id: dict = {}  # (loop, step) -> the first node id seen with it: the row order
         self.last_state = states[-1].id
         self.restricted = restricted
         self.local = [None] * len(states)
@@ -516,7 +534,9 @@ class _StepSplitter:
                 continue
             j = self.param_index.get(parent.id)
             if j is not None:
-                _add(self.contrib[j], node.step, passed(g)[k])
+                key = (_loop_name(node), node.step)
+                self.first_id[key] = min(node.id, self.first_id.get(key, node.id))
+                _add(self.contrib[j], key, passed(g)[k])
             if parent.id in self.carries:
                 for part, pending in ((direct, self.pending_direct),
                                       (through, self.pending_through)):
@@ -576,6 +596,7 @@ def bptt_report(loss, states, params=None, console: Console | None = None,
               for _, p in named}
     splitter = _StepSplitter(loss, states, named)
     loss.backward(on_grad=splitter.on_grad)
+    several_loops = len({_loop_name(h) for h in states}) > 1
 
     steps = []
     for i in range(len(states)):
@@ -587,7 +608,8 @@ def bptt_report(loss, states, params=None, console: Console | None = None,
         residual = 0.0 if total is None else norm(
             total - (zero if local is None else local) - (zero if through is None else through))
         steps.append(StepRow(splitter.state_step[i], norm(total), norm(local),
-                             norm(through), residual))
+                             norm(through), residual,
+                             loop=_loop_name(states[i]) if several_loops else None))
     last = steps[-1].total
     for row in steps[:-1]:
         if last > 0 and row.through < VANISHED_BELOW * last:
@@ -646,14 +668,22 @@ def _param_rows(named, splitter: _StepSplitter, before: dict) -> list[ParamRow]:
         eps = float(np.finfo(p.dtype).eps)
         scale = float(np.max(np.abs(grad))) if grad.size else 0.0
         ok = diff <= 64 * eps * max(scale, 1e-30) * max(len(per_step), 1)
-        norms = {s: norm(part) for s, part in sorted(per_step.items(), key=_step_key)}
+        order = sorted(per_step, key=lambda key: (key[1] is None, splitter.first_id.get(key, 0)))
+        several = len({loop for loop, _ in splitter.first_id if loop is not None}) > 1
+        norms = {(key if several else key[1]): norm(per_step[key]) for key in order}
         rows.append(ParamRow(name, tuple(p.shape), norm(grad), norms, diff, ok))
     return rows
 
 
-def _step_key(item):
-    step = item[0]
-    return (step is None, step if step is not None else 0)
+def _loop_keys(per_step: dict) -> dict:
+    """per_step keyed by (loop, step) whatever the report's keys are (step alone: loop None)."""
+    return {(key if isinstance(key, tuple) else (None, key)): n for key, n in per_step.items()}
+
+
+def _loop_name(node) -> str | None:
+    """'enc' for a node of the loop scope("enc", step=...); None outside any step."""
+    loop = node.loop
+    return None if loop is None else "/".join(loop.scope)
 
 
 def _decay_factor(steps: list[StepRow]) -> float | None:

@@ -7,12 +7,13 @@
 One file per family (recurrent, gated, ...) holds the models; `catalog` holds the registry.
 """
 
-from .base import Run, SequenceModel, detach_state
+from .base import Run, SequenceModel, detach_state, unroll
 from .catalog import (ARCHS, Arch, GraphSample, IncompatibleError, UnknownArchError, build_graph,
-                      get_arch, model_inputs, register)
+                      get_arch, model_inputs, register, run_on)
 from .gated import GRU, LSTM
 from .recurrent import (BiRNN, BookRNN, ContextRNN, DeepRNN, LeakyRNN, MultiscaleRNN,
                         OutputFeedbackRNN, Seq2OneRNN, SkipRNN)
+from .seq2seq import AttentionSeq2Seq, Seq2Seq
 
 _CATALOG = [
     ("rnn", "tanh RNN with an output at every step: a=b+Wh+Ux, h=tanh(a), o=c+Vh", "recurrent",
@@ -38,9 +39,16 @@ _CATALOG = [
      "Cho et al. 2014; DL book 10.10.2"),
     ("birnn", "bidirectional RNN: one pass forward, one backward, states joined per step",
      "bidirectional", "tagging", BiRNN, "DL book 10.3, fig. 10.11"),
+    ("seq2seq", "encoder-decoder: the source read into a fixed context C, the target written "
+     "from C", "encoder-decoder", "reverse", Seq2Seq,
+     "Cho et al. 2014; Sutskever et al. 2014; DL book 10.4, fig. 10.12"),
+    ("seq2seq-attention", "encoder-decoder with additive attention: every target step reads a "
+     "softmax-weighted sum of all encoder states", "encoder-decoder", "reverse",
+     AttentionSeq2Seq, "Bahdanau, Cho & Bengio 2015; DL book 10.4, 12.4.5.1"),
 ]
 for _entry in _CATALOG:
     register(Arch(*_entry))
 
 __all__ = ["ARCHS", "Arch", "GraphSample", "UnknownArchError", "IncompatibleError", "get_arch",
-           "build_graph", "register", "model_inputs", "Run", "SequenceModel", "detach_state"]
+           "build_graph", "register", "model_inputs", "run_on", "Run", "SequenceModel",
+           "detach_state", "unroll", "Seq2Seq", "AttentionSeq2Seq"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
 from .. import init
 from ..autograd import ShapeError, scope
 from ..nn import Module, Parameter
+from ..tasks import SequenceBatch
 from ..tensor import Tensor
 
 
@@ -56,6 +57,25 @@ class BookSteps:
         return self.seq[t - self.t0 - 1]
 
 
+def unroll(step_fn: Callable, state, steps: Iterable[int], scope_name: str,
+           axis: str = "time") -> tuple[list, object]:
+    """Run one loop: `step_fn(t, state) -> Step` for each t of `steps`, in that order, each
+    inside `scope(scope_name, step=t, axis=axis)`, the state of one step handed to the next.
+
+    Returns (the Steps in the order they ran, the final state). Every recurrence of the
+    catalog is one or more calls: a chain runs range(t0 + 1, t0 + T + 1); the backward
+    direction of a bidirectional net runs the same steps reversed; an encoder-decoder runs an
+    encoder loop, then a decoder loop in its own scope (a loop of its own for the explorer).
+    """
+    made = []
+    for t in steps:
+        with scope(scope_name, step=t, axis=axis):
+            result = step_fn(t, state)
+        made.append(result)
+        state = result.state
+    return made, state
+
+
 def detach_state(state):
     """The same state with every Tensor detached (truncated BPTT cuts the graph here)."""
     if isinstance(state, Tensor):
@@ -90,8 +110,10 @@ class SequenceModel(Module):
     """
 
     scope_name = "rnn"
+    consumes = SequenceBatch  # the batch type it reads (the catalog pairs it with tasks)
     emits = ("every", "last")
     needs_context = False
+    feeds_back = False  # teacher forcing in training, free running at evaluation
     truncatable = True
     options: dict = {}  # option name -> (default, help)
 
@@ -124,16 +146,16 @@ class SequenceModel(Module):
             with scope(self.scope_name):
                 state = self.initial_state(x.shape[1], **inputs)
         x_at = BookSteps(x, t0)
-        outputs, states = [], []
-        for i in range(T):
-            t = t0 + i + 1
-            with scope(self.scope_name, step=t):
-                made = self.step(x_at, state, t, **inputs)
-                state = made.state
-                states.append(made.h)
-                if self._emit_here(emit, i, T):
-                    outputs.append(made.o if made.o is not None else self.output(made.h, t))
-        return Run(outputs, states, state)
+
+        def one_step(t: int, state) -> Step:
+            made = self.step(x_at, state, t, **inputs)
+            if made.o is None and self._emit_here(emit, t - t0 - 1, T):
+                made = made._replace(o=self.output(made.h, t))
+            return made
+
+        made, state = unroll(one_step, state, range(t0 + 1, t0 + T + 1), self.scope_name)
+        outputs = [m.o for i, m in enumerate(made) if self._emit_here(emit, i, T)]
+        return Run(outputs, [m.h for m in made], state)
 
     def check_inputs(self, x: Tensor, state, t0: int, **inputs) -> None:
         """Raise when the inputs beyond x are missing or misshapen (none by default)."""

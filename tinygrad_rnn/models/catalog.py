@@ -11,7 +11,8 @@ import numpy as np
 
 from ..init import manual_seed
 from ..tensor import Tensor
-from ..tasks import Task, get_task
+from ..tasks import SequenceBatch, Task, get_task
+from ..tasks.base import as_bool
 from .base import Run, SequenceModel
 
 
@@ -46,6 +47,11 @@ class Arch:
     def incompatibility(self, task: Task) -> str | None:
         """Why this architecture cannot run `task`, or None when it can."""
         model = self.model
+        if not issubclass(task.batch_type, model.consumes):
+            return (f"{self.name} reads {_batch_text(model.consumes)}, but task {task.name!r} "
+                    f"makes {_batch_text(task.batch_type)}")
+        if not issubclass(task.batch_type, SequenceBatch):
+            return None
         if task.per_step and "every" not in model.emits:
             return (f"{self.name} makes one output at the end, but task {task.name!r} needs an "
                     f"output at every step")
@@ -83,23 +89,19 @@ class Arch:
             default = self.options[key][0]
             try:
                 settings[key] = type(default)(value) if not isinstance(default, bool) \
-                    else _as_bool(value)
+                    else as_bool(value)
             except (TypeError, ValueError):
                 raise ValueError(f"architecture {self.name!r}: option {key}={value!r} is not a "
                                  f"{type(default).__name__}") from None
-        if getattr(self.model, "uses_feedback", False):
+        if self.model.feeds_back and issubclass(task.batch_type, SequenceBatch):
             settings["classify"] = task.classify  # what it feeds back depends on the targets
         return self.model(task.input_size, task.output_size, hidden, **settings)
 
 
-def _as_bool(value) -> bool:
-    if isinstance(value, str):
-        if value.lower() in ("1", "true", "yes", "on"):
-            return True
-        if value.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(value)
-    return bool(value)
+def _batch_text(batch_type: type) -> str:
+    """'sequence batches' for SequenceBatch, 'pair batches' for PairBatch, ..."""
+    name = batch_type.__name__.removesuffix("Batch")
+    return f"{name.lower()} batches"
 
 
 ARCHS: dict = {}
@@ -139,9 +141,24 @@ def model_inputs(model: SequenceModel, task: Task, batch, teacher: bool = True) 
     inputs = {}
     if task.has_context and batch.context is not None:
         inputs["context"] = Tensor(batch.context.astype(model.parameters()[0].dtype))
-    if getattr(model, "uses_feedback", False) and teacher:
+    if model.feeds_back and teacher:
         inputs["teacher"] = task.feedback(batch, dtype=model.parameters()[0].dtype)
     return inputs
+
+
+def run_on(model, task: Task, batch, teacher: bool = True, x: Tensor | None = None) -> Run:
+    """One forward pass of `model` on a batch of `task` (of the batch type both agree on).
+
+    A sequence model reads x (default: batch.x in the model's dtype) and emits what the task
+    scores; any other model reads its whole batch (`run_batch`). teacher=False: a model that
+    feeds back its outputs runs free (its own outputs instead of the true ones).
+    """
+    if isinstance(batch, SequenceBatch):
+        emit = "every" if task.per_step else "last"
+        if x is None:
+            x = Tensor(batch.x.astype(model.parameters()[0].dtype))
+        return model(x, emit=emit, **model_inputs(model, task, batch, teacher=teacher))
+    return model.run_batch(batch, teacher=teacher)
 
 
 def build_graph(name: str, steps: int = 5, batch: int = 2, seed: int = 0, task: str | None = None,
@@ -156,9 +173,7 @@ def build_graph(name: str, steps: int = 5, batch: int = 2, seed: int = 0, task: 
     the_task = get_task(task or arch.default_task)
     model = arch.build(the_task, hidden=hidden, **options)
     data = the_task.sample(batch, steps, rng=np.random.default_rng(seed))
-    emit = "every" if the_task.per_step else "last"
-    run = model(Tensor(data.x), emit=emit, **model_inputs(model, the_task, data))
+    run = run_on(model, the_task, data)
     loss, step_losses = the_task.loss(run.outputs, data, reduction="sum")
-    return GraphSample(model=model, loss=loss, states=run.states,
-                       step_losses=step_losses if the_task.per_step else None,
+    return GraphSample(model=model, loss=loss, states=run.states, step_losses=step_losses,
                        recurrent_weight=model.recurrent_weight, arch=arch, task=the_task, run=run)

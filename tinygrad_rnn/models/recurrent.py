@@ -13,7 +13,7 @@ from .. import init
 from ..autograd import ShapeError, scope
 from ..nn import Linear, Module, ModuleList, RNNCell
 from ..tensor import Tensor, cat
-from .base import BookSteps, Run, SequenceModel, Step, uniform_param
+from .base import BookSteps, Run, SequenceModel, Step, uniform_param, unroll
 
 
 class BookRNN(SequenceModel):
@@ -61,7 +61,7 @@ class OutputFeedbackRNN(SequenceModel):
 
     scope_name = "rnn-output-feedback"
     emits = ("every",)
-    uses_feedback = True
+    feeds_back = True
     options = {"feedback": ("argmax", "what free-running feeds back for classes: argmax, probs "
                                       "or sample")}
 
@@ -410,19 +410,23 @@ class BiRNN(SequenceModel):
         with scope(self.scope_name):
             h = self._zeros(B).named("h[0]")
             g = self._zeros(B).named("g[T+1]")  # not g[6]: the drawing must not depend on T
-        hs, gs = [], [None] * T
-        for i in range(T):
-            with scope(self.scope_name, step=i + 1):
-                h = self.fwd(x[i], h).named(f"h[{i + 1}]")
-                hs.append(h)
-        for i in reversed(range(T)):
-            with scope(self.scope_name, step=i + 1):
-                g = self.bwd(x[i], g).named(f"g[{i + 1}]")
-                gs[i] = g
-        outputs = []
-        for i in range(T):
-            if self._emit_here(emit, i, T):
-                with scope(self.scope_name, step=i + 1):
-                    both = cat([hs[i], gs[i]], axis=1)
-                    outputs.append(self.head(both).named(f"o[{i + 1}]"))
+        steps = range(1, T + 1)
+        # one loop (the birnn scope) run forward, then backward: g(t) reads g(t+1), delay -1
+        forward, _ = unroll(lambda t, h: _as_step(self.fwd(x[t - 1], h).named(f"h[{t}]")),
+                            h, steps, self.scope_name)
+        backward, _ = unroll(lambda t, g: _as_step(self.bwd(x[t - 1], g).named(f"g[{t}]")),
+                             g, reversed(steps), self.scope_name)
+        hs, gs = [m.h for m in forward], [m.h for m in reversed(backward)]
+
+        def read_out(t: int, _) -> Step:
+            o = self.head(cat([hs[t - 1], gs[t - 1]], axis=1)).named(f"o[{t}]")
+            return Step(hs[t - 1], None, o)
+
+        emitted = [t for t in steps if self._emit_here(emit, t - 1, T)]
+        outputs = [m.o for m in unroll(read_out, None, emitted, self.scope_name)[0]]
         return Run(outputs, hs, None, extra={"backward_states": gs})
+
+
+def _as_step(h: Tensor) -> Step:
+    """A step whose state is its hidden state alone."""
+    return Step(h, h)

@@ -4,19 +4,23 @@
     task = get_task("adding")
     batch = task.sample(batch=32, steps=50, rng=np.random.default_rng(0))
 
-Every task gives time-major inputs `x` (T, B, D) and targets at every step or one at the end,
-computes its own loss from a model's outputs (so every architecture is scored the same way) and
-knows its trivial baseline: the loss of the best prediction that ignores the inputs.
+A task declares the batch type it makes (`batch_type`): a SequenceBatch (time-major inputs
+`x` (T, B, D), targets at every step or one at the end) or a PairBatch (a source and a target
+sequence of another length, for encoder-decoders). Every task computes its own loss from a
+model's outputs (so every architecture is scored the same way) and knows its trivial baseline:
+the loss of the best prediction that ignores the inputs.
 """
 
 from __future__ import annotations
 
-from .base import Batch, Task, UnknownTaskError
+from .base import Batch, SequenceBatch, SequenceTask, Task, UnknownTaskError
+from .pairs import PairBatch, PairTask, ReverseTask, SortTask
 from .synthetic import AddingTask, CopyTask, ParityTask, SineTask, TaggingTask
 from .text import NextCharTask
 
 TASKS: dict = {}
-for _cls in (AddingTask, CopyTask, ParityTask, NextCharTask, SineTask, TaggingTask):
+for _cls in (AddingTask, CopyTask, ParityTask, NextCharTask, SineTask, TaggingTask, ReverseTask,
+             SortTask):
     TASKS[_cls.name] = _cls
 
 
@@ -27,5 +31,6 @@ def get_task(name: str, **options) -> Task:
     return TASKS[name](**options)
 
 
-__all__ = ["TASKS", "get_task", "Task", "Batch", "UnknownTaskError", "AddingTask", "CopyTask",
+__all__ = ["TASKS", "get_task", "Task", "SequenceTask", "PairTask", "Batch", "SequenceBatch",
+           "PairBatch", "UnknownTaskError", "ReverseTask", "SortTask", "AddingTask", "CopyTask",
            "ParityTask", "NextCharTask", "SineTask", "TaggingTask"]

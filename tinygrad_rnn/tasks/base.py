@@ -1,4 +1,5 @@
-"""What every task shares: the Batch it hands out, its loss, metrics and trivial baseline."""
+"""What every task shares (options, sampling, the batch type it makes), and the sequence tasks'
+batch, loss, metrics and trivial baseline."""
 
 from __future__ import annotations
 
@@ -12,13 +13,24 @@ from ..autograd import scope
 from ..tensor import Tensor, stack
 
 
+def as_bool(value) -> bool:
+    """A flag given as a bool or as text ("1", "true", "yes", "on" / "0", "false", "no", "off")."""
+    if isinstance(value, str):
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(value)
+    return bool(value)
+
+
 class UnknownTaskError(ValueError):
     """A task name that is not in TASKS; the message lists the available ones."""
 
 
 @dataclass
-class Batch:
-    """One batch of a task.
+class SequenceBatch:
+    """One batch of a sequence task: an input x(t) at every step, targets per step or at the end.
 
     Shapes: x (T, B, D) float32; y (T, B) int class labels or (T, B, C) float targets for a
     task with targets at every step, (B,) or (B, C) for one target at the end; mask (T,) bool,
@@ -40,18 +52,21 @@ class Batch:
         return self.x.shape[1]
 
 
-class Task:
-    """Base class. Subclasses set the class attributes and write `_generate`.
+Batch = SequenceBatch  # the name of the one batch type there was at first
 
-    classify: targets are class indices scored by cross-entropy (else reals scored by MSE).
-    per_step: a target at every (masked-in) step; else one target after the last step.
+
+class Task:
+    """Base class of every task. Subclasses set the class attributes and write `_generate`,
+    `loss`, `metrics` and `baseline` for the batch type they make.
+
+    batch_type: the batch class `sample` returns; a model declares the one it consumes
+    (`consumes`) and the catalog pairs a model only with tasks of that type.
     """
 
     name = ""
     summary = ""
+    batch_type: type = SequenceBatch
     classify = True
-    per_step = True
-    has_context = False
     default_steps = 20
     min_steps = 1
     options: dict = {}  # option name -> (default, help)
@@ -68,7 +83,7 @@ class Task:
         for key, value in options.items():
             default = self.options[key][0]
             try:
-                value = type(default)(value)
+                value = as_bool(value) if isinstance(default, bool) else type(default)(value)
             except (TypeError, ValueError):
                 raise ValueError(f"task {self.name!r}: option {key}={value!r} is not a "
                                  f"{type(default).__name__}") from None
@@ -94,8 +109,33 @@ class Task:
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         return self._generate(int(batch), int(steps), init.rng() if rng is None else rng, split)
 
-    def _generate(self, batch: int, steps: int, rng: np.random.Generator, split: str) -> Batch:
+    def _generate(self, batch: int, steps: int, rng: np.random.Generator, split: str):
         raise NotImplementedError
+
+    def loss(self, outputs: list, batch, reduction: str = "mean") -> tuple:
+        """(loss, per-step losses or None) for a model's outputs on a batch of this task."""
+        raise NotImplementedError(f"task {self.name!r} must define loss")
+
+    def metrics(self, outputs: list, batch) -> dict:
+        """Held-out figures: {"loss": ...} and, for classification, "accuracy"."""
+        raise NotImplementedError(f"task {self.name!r} must define metrics")
+
+    def baseline(self, batch) -> float:
+        """The loss of the best prediction that ignores the inputs."""
+        raise NotImplementedError(f"task {self.name!r} must define baseline")
+
+
+class SequenceTask(Task):
+    """A task on SequenceBatch: inputs x (T, B, D), targets at every step or one at the end.
+
+    classify: targets are class indices scored by cross-entropy (else reals scored by MSE).
+    per_step: a target at every (masked-in) step; else one target after the last step.
+    has_context: each sequence comes with a fixed vector (Batch.context) to condition on.
+    """
+
+    batch_type = SequenceBatch
+    per_step = True
+    has_context = False
 
     # ------------------------------------------------------------------------------- scoring
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Batch, Task
+from .base import SequenceBatch, SequenceTask
 
 
 def _one_hot(indices: np.ndarray, n: int) -> np.ndarray:
     return np.eye(n, dtype=np.float32)[indices]
 
 
-class AddingTask(Task):
+class AddingTask(SequenceTask):
     """The adding problem (Hochreiter & Schmidhuber 1997): sum the two marked numbers.
 
     x(t) = (value ~ U(0, 1), marker); one marker in each half of the sequence. The target,
@@ -39,10 +39,10 @@ class AddingTask(Task):
         marker[second, cols] = 1.0
         x = np.stack([values, marker], axis=-1).astype(np.float32)
         y = (values[first, cols] + values[second, cols])[:, None].astype(np.float32)
-        return Batch(x=x, y=y)
+        return SequenceBatch(x=x, y=y)
 
 
-class CopyTask(Task):
+class CopyTask(SequenceTask):
     """Delayed recall: at step t, output the symbol seen at step t - delay.
 
     Steps t <= delay have nothing to recall and are left out of the loss (mask), so the
@@ -80,10 +80,10 @@ class CopyTask(Task):
         y = np.zeros((steps, batch), dtype=np.int64)
         y[delay:] = symbols[:-delay]
         mask = np.arange(1, steps + 1) > delay
-        return Batch(x=_one_hot(symbols, k), y=y, mask=mask)
+        return SequenceBatch(x=_one_hot(symbols, k), y=y, mask=mask)
 
 
-class ParityTask(Task):
+class ParityTask(SequenceTask):
     """Running parity: y(t) = x(1) xor ... xor x(t) for random bits x.
 
     Needs one bit of memory carried forward exactly; with output feedback,
@@ -99,10 +99,10 @@ class ParityTask(Task):
     def _generate(self, batch, steps, rng, split):
         bits = rng.integers(0, 2, size=(steps, batch))
         y = np.cumsum(bits, axis=0) % 2
-        return Batch(x=bits[..., None].astype(np.float32), y=y.astype(np.int64))
+        return SequenceBatch(x=bits[..., None].astype(np.float32), y=y.astype(np.int64))
 
 
-class SineTask(Task):
+class SineTask(SequenceTask):
     """Generate y(t) = sum_k a_k sin(2 pi t / P_k) from the amplitudes a (the context vector).
 
     The context a ~ U(-1, 1)^K is given once (batch.context); x(t) repeats it at every step so
@@ -134,11 +134,11 @@ class SineTask(Task):
         waves = np.sin(2 * np.pi * t / np.asarray(self.periods)[None, :])  # (T, K)
         y = (waves @ amplitudes.T)[..., None]  # (T, B, 1)
         x = np.broadcast_to(amplitudes, (steps,) + amplitudes.shape)
-        return Batch(x=np.array(x, dtype=np.float32), y=y.astype(np.float32),
+        return SequenceBatch(x=np.array(x, dtype=np.float32), y=y.astype(np.float32),
                      context=amplitudes.astype(np.float32))
 
 
-class TaggingTask(Task):
+class TaggingTask(SequenceTask):
     """Tag each step with "the next symbol equals this one": the label needs the future.
 
     x(t) are random bits (one-hot); y(t) = [x(t) == x(t+1)], with x(T+1) = 0. A net that reads
@@ -155,4 +155,4 @@ class TaggingTask(Task):
         bits = rng.integers(0, 2, size=(steps, batch))
         following = np.concatenate([bits[1:], np.zeros((1, batch), dtype=bits.dtype)])
         y = (bits == following).astype(np.int64)
-        return Batch(x=_one_hot(bits, 2), y=y)
+        return SequenceBatch(x=_one_hot(bits, 2), y=y)

@@ -7,7 +7,7 @@ from importlib import resources
 
 import numpy as np
 
-from .base import Batch, Task
+from .base import SequenceBatch, SequenceTask
 
 _TEXT_CACHE: dict = {}
 
@@ -20,7 +20,7 @@ def load_text(name: str = "alice.txt") -> str:
     return _TEXT_CACHE[name]
 
 
-class NextCharTask(Task):
+class NextCharTask(SequenceTask):
     """Predict the next character of Lewis Carroll's "Alice" (chapter I, public domain).
 
     x(t) is the one-hot t-th character of a random window, y(t) the character after it.
@@ -62,4 +62,4 @@ class NextCharTask(Task):
         starts = rng.integers(lo, hi - steps, size=batch)
         windows = np.stack([self.codes[s:s + steps + 1] for s in starts], axis=1)  # (T+1, B)
         x = np.eye(len(self.vocab), dtype=np.float32)[windows[:-1]]
-        return Batch(x=x, y=windows[1:].copy())
+        return SequenceBatch(x=x, y=windows[1:].copy())
