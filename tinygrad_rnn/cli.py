@@ -380,6 +380,82 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _register_attention(p):
+    p.add_argument("arch", metavar="ARCH", nargs="?", default="seq2seq-attention",
+                   help="an architecture that attends (default seq2seq-attention)")
+    p.add_argument("--task", default=None, metavar="TASK", help="a pair task: reverse or sort "
+                                                                 "(default: the architecture's)")
+    p.add_argument("--steps", type=int, default=8, metavar="T",
+                   help="source length of the example shown")
+    p.add_argument("--iters", type=int, default=300, metavar="N",
+                   help="training iterations before looking (0: untrained weights)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of weights and data")
+    p.add_argument("--hidden", type=int, default=32, metavar="H", help="hidden units")
+    p.add_argument("--example", type=int, default=0, metavar="K",
+                   help="which sequence of the held-out batch to show")
+    p.add_argument("-o", "--output", default=None, metavar="FILE",
+                   help="the SVG heat map (default ARCH-attention.svg)")
+    p.set_defaults(run=cmd_attention)
+
+
+def cmd_attention(args) -> int:
+    """Train briefly, decode a held-out source greedily, show the attention weights alpha(t, s)
+    as a heat table (decoder step x encoder step) and write them as an SVG heat map."""
+    import numpy as np
+
+    from tinygrad_rnn import training
+    from tinygrad_rnn.autograd import no_grad
+    from tinygrad_rnn.models import run_on
+    from tinygrad_rnn.tasks.pairs import token_text
+    from viz.heatmap import heat_table, heatmap_svg
+
+    for flag, value, least in (("--steps", args.steps, 1), ("--iters", args.iters, 0),
+                               ("--hidden", args.hidden, 1), ("--example", args.example, 0)):
+        if value < least:
+            raise UsageError(f"attention: {flag} must be at least {least}, got {value}")
+    if args.output == "":
+        raise UsageError("attention: -o needs a file name")
+    config = training.TrainConfig(arch=args.arch, task=args.task, steps=args.steps,
+                                  iters=max(args.iters, 1), hidden=args.hidden, seed=args.seed,
+                                  eval_every=max(args.iters, 1), eval_batch=8)
+    try:
+        task, steps, model = training.prepare(config)
+    except ValueError as error:
+        raise UsageError(f"attention: {error}") from None
+    if not getattr(model, "attends", False):
+        from tinygrad_rnn import models
+
+        attending = [n for n, a in models.ARCHS.items() if getattr(a.model, "attends", False)]
+        raise UsageError(f"attention: {args.arch} computes no attention weights; "
+                         f"architectures that do: {', '.join(attending)}")
+    if args.iters:
+        training.train(config, prepared=(task, steps, model))
+    batch = task.sample(args.example + 1, steps, rng=np.random.default_rng(args.seed + 7),
+                        split="test")
+    with no_grad():
+        run = run_on(model, task, batch, teacher=False)
+    k = args.example
+    n_src = int(batch.source_lengths[k])
+    n_out = int(batch.target_mask[:, k].sum())
+    weights = run.extra["attention"][:n_out, :n_src, k]  # (decoder step t, encoder step s)
+    decoded = [int(o.data[k].argmax()) for o in run.outputs[:n_out]]
+    source = [token_text(x) for x in batch.source[:n_src, k]]
+    rows = [f"t={t} {token_text(y)}" for t, y in enumerate(decoded, start=1)]
+    cols = [f"s={s} {x}" for s, x in enumerate(source, start=1)]
+    trained = f"after {args.iters} iterations" if args.iters else "untrained"
+    title = f"{args.arch} on {task.name}: alpha(t, s), {trained}"
+    console = _console(args)
+    console.print(f"source : {' '.join(source)}")
+    console.print(f"target : {' '.join(token_text(x) for x in batch.target[:n_out, k])}")
+    console.print(f"decoded: {' '.join(token_text(x) for x in decoded)} (greedy)")
+    console.print(heat_table(weights, rows, cols, title))
+    path = args.output or f"{args.arch}-attention.svg"
+    heatmap_svg(weights, rows, cols, title, path, row_title="decoder step t (output token)",
+                col_title="encoder step s (source token)")
+    console.print(f"wrote {path}")
+    return 0
+
+
 COMMANDS = {
     "list": (_register_list, "the architecture catalog, one line each"),
     "inspect": (_register_inspect, "graph statistics: nodes, parameters, depth, path lengths"),
@@ -387,6 +463,8 @@ COMMANDS = {
     "trace": (_register_trace, "BPTT gradient trace per time step (--ops: node by node)"),
     "train": (_register_train, "train an architecture on a built-in task (held-out loss vs "
                                "baseline)"),
+    "attention": (_register_attention, "show an encoder-decoder's attention weights: a heat "
+                                       "table and an SVG heat map"),
     "demo": (_register_demo, "the tour: catalog, drawings, BPTT traces and training, "
                              "on built-in data"),
 }

@@ -50,6 +50,15 @@ class PairBatch:
         return self.source.shape[1]
 
 
+def token_text(token: int) -> str:
+    """How a token is shown: <pad> <bos> <eos> for the specials, then a, b, ..., z, s26, ..."""
+    token = int(token)
+    if token < len(SPECIALS):
+        return SPECIALS[token]
+    k = token - len(SPECIALS)
+    return chr(ord("a") + k) if k < 26 else f"s{k}"
+
+
 def pad_pairs(sources: list, targets: list) -> PairBatch:
     """Pad lists of token arrays into a PairBatch (targets get BOS in front and EOS behind)."""
     B = len(sources)
