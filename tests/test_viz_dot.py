@@ -19,7 +19,7 @@ EDGE = re.compile(r"^\s*(n\d+) -> (n\d+)", re.M)
 def check_golden(name: str, source: str, update: bool) -> None:
     path = GOLDEN / name
     if update:
-        GOLDEN.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source, encoding="utf-8")
         return
     assert path.exists(), f"{path} is missing; run pytest --update-golden"
@@ -296,3 +296,14 @@ def test_bad_arguments():
         draw(loss, max_steps=0)
     with pytest.raises(ValueError, match="rankdir"):
         draw(loss, rankdir="up")
+
+
+@pytest.mark.parametrize("view", ["unrolled", "folded"])
+@pytest.mark.parametrize("arch", list(__import__("tinygrad_rnn.models").models.ARCHS))
+def test_catalog_golden(arch, view, update_golden):
+    """Every catalog architecture at T = 3, drawn both ways: a drawing change shows here."""
+    from tinygrad_rnn.models import build_graph
+
+    source = draw(build_graph(arch, steps=3).loss, view=view).source
+    check_golden(f"catalog/{arch}-{view}.dot", source, update_golden)
+    assert source == draw(build_graph(arch, steps=3).loss, view=view).source

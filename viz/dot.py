@@ -440,10 +440,11 @@ def _fold_keys(graph: nx.DiGraph) -> dict:
 
 
 def _folded_name(name: str | None, step: int) -> str | None:
-    """'h[3]' at step 3 -> 'h[t]'."""
+    """'h[3]' at step 3 -> 'h[t]'; an index one off the step, 'y[2]' at step 3 -> 'y[t-1]'."""
     if not name:
         return name
-    return re.sub(rf"(?<![\w.]){step}(?![\w.])", "t", name)
+    name = re.sub(rf"(?<![\w.]){step}(?![\w.])", "t", name)
+    return re.sub(rf"\[{step - 1}\]", "[t-1]", name)
 
 
 def _folded_shape(shape: tuple, n_steps: int, time_major: bool) -> str:
@@ -453,12 +454,36 @@ def _folded_shape(shape: tuple, n_steps: int, time_major: bool) -> str:
     return shape_text(shape)
 
 
+def _loop_domains(graph: nx.DiGraph) -> dict:
+    """loop -> the steps a node of it is measured against: a node present at all of them needs
+    no step label. A loop's own steps, joined with those of every loop that feeds it at the
+    same step number (a per-step loss L(t) reading o(t) counts the recurrence's steps, so a
+    loss only at t = T says "t = T"); an encoder's and a decoder's steps stay apart."""
+    domains: dict = {}
+    for _, attrs in graph.nodes(data=True):
+        if attrs["loop"] is not None:
+            domains.setdefault(attrs["loop"], set()).add(attrs["step"])
+    feeds = {(graph.nodes[a]["loop"], graph.nodes[b]["loop"]) for a, b in graph.edges()
+             if graph.nodes[a]["loop"] is not None and graph.nodes[b]["loop"] is not None
+             and graph.nodes[a]["loop"] != graph.nodes[b]["loop"]
+             and graph.nodes[a]["step"] == graph.nodes[b]["step"]}
+    changed = True
+    while changed:  # until every loop has taken in the steps of the loops feeding it
+        changed = False
+        for source, target in feeds:
+            if not domains[source] <= domains[target]:
+                domains[target] |= domains[source]
+                changed = True
+    return domains
+
+
 def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
     keys = _fold_keys(graph)
     members: dict = {}
     for node in graph.nodes:
         members.setdefault(keys[node], []).append(node)
-    domain = sorted({s for _, s in graph.nodes(data="step") if s is not None})
+    domains = _loop_domains(graph)
+    domain = sorted(set().union(*domains.values())) if domains else []
     drawing = _Drawing(rankdir, f"folded: {plural(len(domain), 'step')} drawn once")
     kinds = set()
     names = parameter_names(graph)
@@ -468,7 +493,8 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         attrs = graph.nodes[root if root in nodes else nodes[0]]
         stepped = attrs["step"] is not None
         steps = sorted({graph.nodes[n]["step"] for n in nodes}) if stepped else []
-        steps_text = steps_label(steps) if stepped and steps != domain else None
+        steps_text = steps_label(steps) if stepped and steps != sorted(
+            domains[attrs["loop"]]) else None
         name = _folded_name(attrs["name"], attrs["step"]) if stepped else \
             names.get(nodes[0], attrs["name"])
         norms = [graph.nodes[n]["grad_norm"] for n in nodes

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..init import manual_seed
 from ..tensor import Tensor
-from ..tasks import SequenceBatch, Task, get_task
+from ..tasks import TASKS, SequenceBatch, Task, get_task
 from ..tasks.base import as_bool
 from .base import Run, SequenceModel
 
@@ -166,11 +166,13 @@ def build_graph(name: str, steps: int = 5, batch: int = 2, seed: int = 0, task: 
     """Build a seeded small instance on its default task's data and run the forward pass.
 
     The loss is the book's L = sum_t L(t) (one L at the end for a one-output task); the graph
-    is recorded and backward is NOT run.
+    is recorded and backward is NOT run. A task with variable lengths is sampled at the full
+    length `steps` (its option `fixed`), so the graph shows the architecture, not the padding.
     """
     arch = get_arch(name)
     manual_seed(seed)
-    the_task = get_task(task or arch.default_task)
+    name = task or arch.default_task
+    the_task = get_task(name, **({"fixed": True} if "fixed" in TASKS[name].options else {}))
     model = arch.build(the_task, hidden=hidden, **options)
     data = the_task.sample(batch, steps, rng=np.random.default_rng(seed))
     run = run_on(model, the_task, data)
