@@ -1,6 +1,7 @@
 """Run the chapter's comparisons from the catalog and write the results table (docs/RESULTS.md).
 
     python scripts/compare.py                 # the full comparison (minutes to hours on 2 cores)
+    python scripts/compare.py --only seq2seq  # one experiment; its block in the README is renewed
     python scripts/compare.py --quick --out /tmp/RESULTS.md   # a smoke run, seconds
 
 Within a comparison every model gets the same budget (iterations, batch, hidden size) and the
@@ -136,6 +137,71 @@ def gradient_norms(steps: int, archs: list[str]) -> list[dict]:
     return rows
 
 
+def seq2seq_lengths(quick: bool, seeds: list[int]) -> list[str]:
+    """Held-out token accuracy against source length for seq2seq with and without attention:
+    the chapter's claim that a fixed-size context C cannot summarise a long sequence."""
+    lengths = [3, 5] if quick else [5, 10, 20, 40]
+    settings = dict(batch=16 if quick else 32, hidden=8 if quick else 64, lr=1e-2,
+                    optimizer="adam", clip_norm=1.0)
+    iters = 10 if quick else 800
+    archs = ["seq2seq", "seq2seq-attention"]
+    acc: dict = {}
+    rows = []
+    for arch in archs:
+        row = {"arch": arch}
+        for n in lengths:
+            results = []
+            for seed in seeds:
+                result = train(TrainConfig(arch, task="reverse", steps=n, iters=iters, seed=seed,
+                                           eval_every=iters, task_options={"fixed": True},
+                                           **settings))
+                results.append(result)
+                print(f"  {arch} n_x={n} seed {seed}: greedy accuracy "
+                      f"{result.free_running['accuracy']:.3f} ({result.seconds:.1f}s)", flush=True)
+            greedy = [r.free_running["accuracy"] for r in results]
+            acc[(arch, n)] = statistics.mean(greedy)
+            row[f"n_x={n}"] = _mean_sd(greedy).replace("0.", ".", 2)
+        rows.append(row)
+    longest, shortest = lengths[-1], lengths[0]
+    holds = (acc[("seq2seq", longest)] < acc[("seq2seq", shortest)] - 0.2
+             and acc[("seq2seq-attention", longest)] > acc[("seq2seq", longest)] + 0.2)
+    verdict = "holds" if holds else "does NOT hold"
+    return ["## Encoder-decoder: a fixed context against attention (reverse a sequence)", "",
+            "Claim: a fixed context C is too small to summarise a long source (seq2seq's "
+            "accuracy falls with the length n_x) and attention fixes it (seq2seq-attention "
+            f"stays accurate) — **{verdict}** here (criterion: seq2seq loses more than 0.2 from "
+            f"n_x={shortest} to n_x={longest}, attention beats it by more than 0.2 at "
+            f"n_x={longest}).", "",
+            f"Held-out token accuracy of greedy decoding (the decoder reads its own outputs), "
+            f"mean ± sd over seeds {seeds}; every source exactly n_x tokens of 8 symbols, "
+            f"target = the source reversed + <eos>; chance is about 0.11. Same for every run: "
+            f"{iters} iterations, " + ", ".join(f"{k}={v}" for k, v in settings.items())
+            + ", GRU cells.", "", markdown_table(rows), ""]
+
+
+def chain_comparisons(quick: bool, seeds: list[int]) -> list[str]:
+    """The chain family's comparisons and the per-step gradient norms."""
+    parts = []
+    for spec in comparisons(quick):
+        print(spec["title"], flush=True)
+        rows, holds = run_comparison(spec, seeds)
+        verdict = {True: "holds", False: "does NOT hold", None: "not checked"}[holds]
+        settings = ", ".join(f"{k}={v}" for k, v in spec["settings"].items())
+        parts += [f"## {spec['title']}", "", f"Claim: {spec['claim']} — **{verdict}** here.",
+                  "", f"Same for every model: {settings}.", "", markdown_table(rows), ""]
+    steps = 16 if quick else 100
+    parts += ["## Per-step gradient norms", "",
+              f"||dL(T)/dh_t|| on delayed recall, T = {steps}, H = 32, untrained, seed 0 "
+              f"(the loss of the last step only).", "",
+              markdown_table(gradient_norms(steps, ["rnn", "leaky-rnn", "skip-rnn", "lstm"])), ""]
+    return parts
+
+
+# name -> the function that runs one experiment and returns its markdown (a block of its own in
+# docs/RESULTS.md and the README, so one experiment can be re-run alone)
+EXPERIMENTS = {"chain": chain_comparisons, "seq2seq": seq2seq_lengths}
+
+
 def markdown_table(rows: list[dict]) -> str:
     if not rows:
         return ""
@@ -149,54 +215,73 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per model (at least 3)")
+    parser.add_argument("--only", default=None, metavar="NAME[,NAME]",
+                        help=f"run only these experiments: {', '.join(EXPERIMENTS)}")
     parser.add_argument("--out", default=str(ROOT / "docs" / "RESULTS.md"))
     args = parser.parse_args(argv)
     if args.seeds < 3:
         parser.error("--seeds must be at least 3 (mean ± sd over seeds)")
+    names = list(EXPERIMENTS) if args.only is None else args.only.split(",")
+    unknown = [n for n in names if n not in EXPERIMENTS]
+    if unknown:
+        parser.error(f"--only: no experiment {unknown[0]!r} (there are {', '.join(EXPERIMENTS)})")
     seeds = list(range(args.seeds))
-    begin = time.perf_counter()
-    parts = ["# Results", "",
-             f"Written by `scripts/compare.py{' --quick' if args.quick else ''}` on "
-             f"{platform.machine()} ({platform.processor() or 'cpu'}), Python "
-             f"{platform.python_version()}, numpy {np.__version__}; {len(seeds)} seeds per "
-             f"model. Loss: held-out, mean ± sd over seeds (MSE for adding, cross-entropy "
-             f"otherwise); baseline: the best constant prediction. Seconds: one run.", ""]
-    if args.quick:
-        parts += ["**Quick run: tiny sizes and budgets, the numbers mean nothing.**", ""]
-    for spec in comparisons(args.quick):
-        print(spec["title"], flush=True)
-        rows, holds = run_comparison(spec, seeds)
-        verdict = {True: "holds", False: "does NOT hold", None: "not checked"}[holds]
-        settings = ", ".join(f"{k}={v}" for k, v in spec["settings"].items())
-        parts += [f"## {spec['title']}", "", f"Claim: {spec['claim']} — **{verdict}** here.",
-                  "", f"Same for every model: {settings}.", "", markdown_table(rows), ""]
-    steps = 16 if args.quick else 100
-    parts += ["## Per-step gradient norms", "",
-              f"||dL(T)/dh_t|| on delayed recall, T = {steps}, H = 32, untrained, seed 0 "
-              f"(the loss of the last step only).", "",
-              markdown_table(gradient_norms(steps, ["rnn", "leaky-rnn", "skip-rnn", "lstm"])), ""]
-    parts.append(f"Total time: {time.perf_counter() - begin:.0f} s.")
+    header = ["# Results", "",
+              f"Written by `scripts/compare.py` on {platform.machine()} "
+              f"({platform.processor() or 'cpu'}), Python {platform.python_version()}, numpy "
+              f"{np.__version__}; {len(seeds)} seeds per model. Loss: held-out, mean ± sd over "
+              f"seeds (MSE for adding, cross-entropy otherwise); baseline: the best constant "
+              f"prediction. Seconds: one run. Each experiment is a block of its own "
+              f"(`--only NAME` re-runs one).", ""]
     out = pathlib.Path(args.out)
+    text = out.read_text(encoding="utf-8") if out.exists() and not args.quick else \
+        "\n".join(header) + "\n"
+    blocks = {}
+    for name in names:
+        begin = time.perf_counter()
+        parts = EXPERIMENTS[name](args.quick, seeds)
+        if args.quick:
+            parts = ["**Quick run: tiny sizes and budgets, the numbers mean nothing.**", ""] + parts
+        parts.append(f"Time: {time.perf_counter() - begin:.0f} s.")
+        blocks[name] = "\n".join(parts)
+        text = replace_block(text, name, blocks[name])
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    out.write_text(text, encoding="utf-8")
     print(f"wrote {out}")
     if not args.quick:
-        update_readme("\n".join(parts[2:]))
+        update_readme(blocks)
     return 0
 
 
-def update_readme(body: str) -> None:
-    """Put the results between the README's results markers (the tables a user reads first)."""
+def replace_block(text: str, name: str, body: str, level: str = "##") -> str:
+    """text with the block between <!-- results:NAME:start/end --> replaced by body (appended
+    at the end, or before the outer results:end marker, when it is not there yet)."""
+    start, end = f"<!-- results:{name}:start -->", f"<!-- results:{name}:end -->"
+    body = body.replace("\n## ", f"\n{level} ")
+    if body.startswith("## "):
+        body = level + body[2:]
+    block = f"{start}\n{body}\n{end}"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        return head + block + rest.split(end, 1)[1]
+    outer = "<!-- results:end -->"
+    if outer in text:
+        head, tail = text.split(outer, 1)
+        return f"{head}{block}\n{outer}{tail}"
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def update_readme(blocks: dict) -> None:
+    """Renew each experiment's block inside the README's results section."""
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
-    start, end = "<!-- results:start -->", "<!-- results:end -->"
-    if start not in text or end not in text:
-        print(f"README.md has no {start} ... {end} block; left it alone")
+    if "<!-- results:start -->" not in text or "<!-- results:end -->" not in text:
+        print("README.md has no <!-- results:start --> ... <!-- results:end --> block; left it "
+              "alone")
         return
-    head, rest = text.split(start, 1)
-    tail = rest.split(end, 1)[1]
-    body = body.replace("\n## ", "\n#### ")  # nest the comparisons under the README's section
-    readme.write_text(f"{head}{start}\n{body}\n{end}{tail}", encoding="utf-8")
+    for name, body in blocks.items():
+        text = replace_block(text, name, body, level="####")  # nested under the README's section
+    readme.write_text(text, encoding="utf-8")
     print(f"updated {readme}")
 
 
