@@ -353,6 +353,10 @@ def _demo_steps(out: str, iters: int) -> list:
         ("Training a GRU on the adding problem (predicting 1.0 scores about 0.167)",
          ["train", "gru", "--task", "adding", "--steps", "20", "--iters", str(iters),
           "--clip-norm", "1"]),
+        ("Encoder-decoder with attention reversing a sequence: alpha(t, s) runs down the "
+         "anti-diagonal",
+         ["attention", "seq2seq-attention", "--steps", "6", "--iters", str(iters),
+          "-o", f"{out}/seq2seq-attention-heatmap.svg"]),
     ]
 
 
