@@ -70,6 +70,13 @@ def check_visualize_graph(result: dict) -> None:
     assert result["unrolled_edges"][long] > result["unrolled_edges"][short]
 
 
+def check_encoder_decoder_attention(result: dict) -> None:
+    assert result["final_loss"] < result["first_loss"]
+    assert len(result["decoded"]) == 7 and 0 < result["anti_diagonal"] <= 1
+    source = (pathlib.Path("encoder-decoder-folded.svg")).read_text()
+    assert "alpha[t]" in source and "delay 1" in source
+
+
 # stem -> (tiny iteration count, check)
 CASES = {
     "01_autograd_basics": (20, check_autograd_basics),
@@ -79,6 +86,7 @@ CASES = {
     "05_gradcheck_your_op": (1, check_gradcheck_your_op),
     "06_trace_bptt": (30, check_trace_bptt),
     "07_visualize_graph": (20, check_visualize_graph),
+    "08_encoder_decoder_attention": (20, check_encoder_decoder_attention),
 }
 
 
