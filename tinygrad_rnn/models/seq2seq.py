@@ -78,10 +78,8 @@ class Seq2Seq(Module):
         Run.extra: "encoder_states", "decoder_states" and, with attention, "attention"
         (T, S, B) array of the weights alpha(t, s).
         """
-        check_pairs(batch, self.input_size, self.max_target, self.scope_name)
-        if batch.target_in.max() >= self.output_size:
-            raise ValueError(f"{self.scope_name}: target_in holds a token outside the output "
-                             f"vocabulary 0..{self.output_size - 1}")
+        check_pairs(batch, self.input_size, self.max_target, self.scope_name,
+                    target_vocab=self.output_size)
         hs = self._encode(batch)
         outputs, zs, weights = self._decode(batch, hs, teacher)
         extra = {"encoder_states": hs, "decoder_states": zs}

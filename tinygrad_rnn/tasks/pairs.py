@@ -193,7 +193,8 @@ class SortTask(PairTask):
         return np.sort(source)
 
 
-def check_pairs(batch: PairBatch, vocab_size: int, max_target: int, who: str) -> None:
+def check_pairs(batch: PairBatch, vocab_size: int, max_target: int, who: str,
+                target_vocab: int | None = None) -> None:
     """Raise ValueError naming the value at fault: an empty source, a token outside the
     vocabulary, a target longer than the model's maximum, misshapen arrays."""
     if not isinstance(batch, PairBatch):
@@ -222,15 +223,17 @@ def check_pairs(batch: PairBatch, vocab_size: int, max_target: int, who: str) ->
     if T > max_target:
         raise ValueError(f"{who}: the target has {T} steps, more than the model's maximum "
                          f"max_target={max_target}")
-    for what in ("source", "target_in", "target"):
+    vocabularies = {"source": vocab_size, "target_in": target_vocab or vocab_size,
+                    "target": target_vocab or vocab_size}
+    for what, size in vocabularies.items():
         tokens = np.asarray(getattr(batch, what))
         if tokens.dtype.kind not in "iu":
             raise ValueError(f"{who}: {what} must hold integer tokens, got dtype {tokens.dtype}")
-        bad = np.flatnonzero((tokens < 0) | (tokens >= vocab_size))
+        bad = np.flatnonzero((tokens < 0) | (tokens >= size))
         if bad.size:
             value = int(tokens.reshape(-1)[bad[0]])
             raise ValueError(f"{who}: {what} holds token {value}, outside the vocabulary "
-                             f"0..{vocab_size - 1}")
+                             f"0..{size - 1}")
 
 
 def as_tensor_tokens(tokens: np.ndarray) -> Tensor:
