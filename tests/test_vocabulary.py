@@ -354,11 +354,23 @@ def test_cosine_similarity_below_eps_has_the_exact_gradient_of_its_formula():
                    rtol=1e-4, atol=1e-2, label="cosine_similarity below eps")
 
 
-def test_cosine_similarity_counts_broadcast_copies_in_the_norm(torch):
-    a, b = np.array([[1.0], [2.0]]), np.array([[1.0, -2.0, 0.5], [3.0, 1.0, 1.0]])
-    ours = F.cosine_similarity(Tensor(a), Tensor(b)).data
-    theirs = torch.nn.functional.cosine_similarity(torch.tensor(a), torch.tensor(b), dim=-1)
-    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12)
+@pytest.mark.parametrize("a_shape,b_shape,axis", [((2, 1), (2, 3), -1), ((3,), (2, 3), 1),
+                                                  ((2, 3), (3,), -1), ((1, 3), (4, 3), 0),
+                                                  ((3, 1), (2, 3, 4), 0), ((3, 1), (2, 3, 4), 1)])
+def test_cosine_similarity_broadcasts_like_pytorch(torch, a_shape, b_shape, axis):
+    """An operand stretched along axis counts every copy in its norm, as in PyTorch."""
+    rng = np.random.default_rng(2)
+    a, b = rng.uniform(0.5, 2, a_shape), rng.uniform(-2, -0.5, b_shape) * rng.choice([-1, 1])
+    ours = [Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)]
+    theirs = [torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)]
+    out = F.cosine_similarity(*ours, axis=axis)
+    ref = torch.nn.functional.cosine_similarity(*theirs, dim=axis)
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12)
+    upstream = rng.standard_normal(out.shape)
+    out.backward(upstream)
+    ref.backward(torch.from_numpy(upstream))
+    for x, t in zip(ours, theirs):
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_cosine_similarity_errors():
@@ -370,3 +382,36 @@ def test_cosine_similarity_errors():
         F.cosine_similarity(a, a, axis=2)
     with pytest.raises(ValueError, match="cosine_similarity: eps must be a number >= 0"):
         F.cosine_similarity(a, a, eps=-1.0)
+
+
+# ------------------------------------------------------------------------- the public surface
+
+
+def test_signatures_follow_the_api():
+    import inspect
+
+    from tinygrad_rnn import optim
+
+    def params(fn) -> list:
+        return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()
+                if p.name != "self"]
+
+    empty = inspect.Parameter.empty
+    assert params(Tensor.min) == params(Tensor.prod) == [("axis", None), ("keepdims", False)]
+    assert params(Tensor.var) == params(Tensor.std) == [("axis", None), ("keepdims", False),
+                                                        ("correction", 1)]
+    assert params(Tensor.norm) == [("p", 2), ("axis", None), ("keepdims", False)]
+    assert params(Tensor.clamp) == [("min", None), ("max", None)]
+    assert params(Tensor.flatten) == [("start_dim", 0), ("end_dim", -1)]
+    assert params(Tensor.roll) == [("shift", empty), ("axis", None)]
+    assert params(Tensor.unsqueeze) == [("axis", empty)]
+    for factory in (tg.zeros, tg.ones, tg.randn):
+        assert params(factory) == [("size", empty), ("dtype", None), ("requires_grad", False)]
+    assert params(tg.arange) == [("start", empty), ("end", None), ("step", 1), ("dtype", None),
+                                 ("requires_grad", False)]
+    assert params(F.cosine_similarity) == [("a", empty), ("b", empty), ("axis", -1),
+                                           ("eps", 1e-8)]
+    assert params(optim.RMSprop) == [("params", empty), ("lr", 1e-2), ("alpha", 0.99),
+                                     ("eps", 1e-8), ("weight_decay", 0.0), ("momentum", 0.0),
+                                     ("centered", False)]
+    assert {"einsum", "bmm", "zeros", "ones", "randn", "arange"} <= set(tg.__all__)

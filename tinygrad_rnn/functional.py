@@ -106,10 +106,13 @@ def cosine_similarity(a, b, axis: int = -1, eps: float = 1e-8) -> Tensor:
     if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)) \
             or not eps >= 0:
         raise ValueError(f"cosine_similarity: eps must be a number >= 0, got {eps!r}")
-    if a.shape != shape or b.shape != shape:
-        # norms are taken after broadcasting, as PyTorch does (a row repeated along axis counts
-        # every copy)
-        a, b = a + np.zeros(shape, a.dtype), b + np.zeros(shape, b.dtype)
+    axis = int(axis) % len(shape) - len(shape)  # negative: the same axis in a, b and the result
+    # PyTorch takes the norms after broadcasting: an operand stretched along axis counts every
+    # copy. Stretching along the other axes changes no norm, so it is left to the product.
+    if a.ndim < -axis or a.shape[axis] != shape[axis]:
+        a = a + np.zeros(shape, a.dtype)
+    if b.ndim < -axis or b.shape[axis] != shape[axis]:
+        b = b + np.zeros(shape, b.dtype)
     a_norm = a.norm(2, axis=axis, keepdims=True).clamp(min=eps)
     b_norm = b.norm(2, axis=axis, keepdims=True).clamp(min=eps)
     return ((a / a_norm) * (b / b_norm)).sum(axis=axis)
