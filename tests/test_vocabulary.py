@@ -126,6 +126,16 @@ def test_inf_norm_splits_ties_with_their_signs_like_pytorch(torch):
     assert np.array_equal(ours, theirs) and np.array_equal(ours, [0.5, -0.5, 0.0])
 
 
+def test_numpy_scalar_settings_keep_float32():
+    x = Tensor(np.array([[0.5, -2.0], [1.0, 3.0]], dtype=np.float32), requires_grad=True)
+    outs = [x.norm(np.float64(3)), x.norm(np.int64(2), axis=0), x.var(correction=np.float64(1)),
+            x.std(axis=1, correction=np.int64(0)), x.clamp(np.float64(0), np.float64(1.5))]
+    for out in outs:
+        assert out.dtype == np.float32, out.op
+        out.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
 def test_norm_errors_and_empty_input():
     x = Tensor(np.ones((2, 3)))
     for p in (0.5, 0, -1, "fro", True, float("nan")):

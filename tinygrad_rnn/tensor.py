@@ -358,7 +358,7 @@ class Tensor:
         if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) \
                 or not p >= 1:
             raise ValueError(f"norm: p must be a number >= 1 (1, 2, inf, ...), got {p!r}")
-        return ops.Norm.apply(self, p=p, **_reduce_args(axis, keepdims))
+        return ops.Norm.apply(self, p=_python_number(p), **_reduce_args(axis, keepdims))
 
     def clamp(self, min=None, max=None):
         """Limit every element to [min, max]; the gradient passes where min <= x <= max."""
@@ -515,7 +515,12 @@ def _check_correction(correction, op: str):
             correction, (int, float, np.integer, np.floating)) or not np.isfinite(correction):
         raise TypeError(f"{op}: correction must be a finite number (1 for the unbiased "
                         f"estimate, 0 for the population's), got {correction!r}")
-    return correction
+    return _python_number(correction)
+
+
+def _python_number(value):
+    """A numpy scalar setting as a Python int or float: a np.float64 would widen float32 data."""
+    return int(value) if isinstance(value, (int, np.integer)) else float(value)
 
 
 def _check_bound(value, name: str):
@@ -526,7 +531,7 @@ def _check_bound(value, name: str):
         raise TypeError(f"clamp: {name} must be a number or None, got {value!r}")
     if np.isnan(value):
         raise ValueError(f"clamp: {name} is nan")
-    return value
+    return _python_number(value)
 
 
 def _roll_args(shift, axis, shape: tuple) -> dict:
