@@ -133,6 +133,39 @@ def _amax(torch, x, dim=None, keepdim=False):
     return torch.amax(x, dim=dims, keepdim=keepdim) if x.ndim else x.clone()
 
 
+def _amin(torch, x, dim=None, keepdim=False):
+    dims = tuple(range(x.ndim)) if dim is None else dim
+    return torch.amin(x, dim=dims, keepdim=keepdim) if x.ndim else x.clone()
+
+
+def _torch_prod(torch, x, dims=None, keepdim=False):
+    """PyTorch's prod takes one dim at a time: reduce the listed dims from the last one."""
+    if dims is None:
+        return x.prod()
+    for d in sorted((d % x.ndim for d in dims), reverse=True):
+        x = x.prod(dim=d, keepdim=True)
+    return x if keepdim else x.squeeze(tuple(dims))
+
+
+def _vector_norm(p, dim=None, keepdim=False) -> Callable:
+    def fn(torch, x):
+        return torch.linalg.vector_norm(x, ord=p, dim=dim, keepdim=keepdim)
+
+    return fn
+
+
+def _einsum(spec: str) -> Callable:
+    return lambda *xs: tg.einsum(spec, *xs)
+
+
+def _torch_einsum(spec: str) -> Callable:
+    return lambda torch, *xs: torch.einsum(spec, *xs)
+
+
+INTEGERS = Domain(low=-2.4, high=2.4, grid=1.0)  # prod: zeros (and repeated zeros) are common
+ABS_NO_TIES = Domain(gap=0.1, distinct=0.05)  # the inf-norm: one largest |x|, away from 0
+
+
 INDEX_REPEATED = np.array([0, 2, 0, 1, 0])
 
 
@@ -255,4 +288,111 @@ CASES: tuple = (
     _compare("le", lambda a, b: a <= b, lambda t, a, b: a <= b),
     _compare("gt", lambda a, b: a > b, lambda t, a, b: a > b),
     _compare("ge", lambda a, b: a >= b, lambda t, a, b: a >= b),
+    # -------------------------------------------- PyTorch's vocabulary (issue 13 and issue 11)
+    _binary("add", lambda a, b: a.add(b), lambda t, a, b: a.add(b), label="add method"),
+    _binary("sub", lambda a, b: a.sub(b), lambda t, a, b: a.sub(b), label="sub method"),
+    _binary("mul", lambda a, b: a.mul(b), lambda t, a, b: a.mul(b), label="mul method"),
+    _binary("div", lambda a, b: a.div(b), lambda t, a, b: a.div(b), (ANY, NONZERO),
+            label="div method"),
+    _binary("pow", lambda a, b: a.pow(b), lambda t, a, b: a.pow(b), (POSITIVE, EXPONENT),
+            label="pow method"),
+    OpCase("matmul", "matmul method", lambda a, b: a.matmul(b), lambda t, a, b: a.matmul(b),
+           (((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 2, 3), (3,)))),
+    OpCase("matmul", "bmm", tg.bmm, lambda t, a, b: t.bmm(a, b),
+           (((2, 3, 4), (2, 4, 2)), ((1, 2, 3), (1, 3, 1)))),
+    _unary("min", lambda a: a.min(), lambda t, a: _amin(t, a), NO_TIES, label="min all"),
+    OpCase("min", "min axis", lambda a: a.min(axis=1), lambda t, a: _amin(t, a, 1),
+           (((2, 3),), ((2, 3, 2),)), (NO_TIES,)),
+    OpCase("min", "min axes keepdims", lambda a: a.min(axis=(0, 2), keepdims=True),
+           lambda t, a: _amin(t, a, (0, 2), True), (((2, 3, 2),), ((3, 1, 2),)), (NO_TIES,)),
+    _unary("prod", lambda a: a.prod(), lambda t, a: _torch_prod(t, a), label="prod all"),
+    OpCase("prod", "prod axis", lambda a: a.prod(axis=-1), lambda t, a: _torch_prod(t, a, (-1,)),
+           (((2, 3),), ((4,),), ((2, 3, 2),))),
+    OpCase("prod", "prod axes keepdims", lambda a: a.prod(axis=(0, 2), keepdims=True),
+           lambda t, a: _torch_prod(t, a, (0, 2), True), (((2, 3, 2),), ((3, 1, 4),))),
+    OpCase("prod", "prod with zeros", lambda a: a.prod(axis=1),
+           lambda t, a: _torch_prod(t, a, (1,)),
+           (((4, 3),), ((3, 4, 2),)), (INTEGERS,)),
+    OpCase("var", "var all", lambda a: a.var(), lambda t, a: a.var(),
+           (((2, 3),), ((4,),), ((2, 1, 3),))),
+    OpCase("var", "var axis", lambda a: a.var(axis=0), lambda t, a: a.var(dim=0),
+           (((3, 2),), ((2, 3, 2),))),
+    OpCase("var", "var axes keepdims correction 0",
+           lambda a: a.var(axis=(0, -1), keepdims=True, correction=0),
+           lambda t, a: a.var(dim=(0, -1), keepdim=True, correction=0),
+           (((2, 3),), ((2, 3, 2),), ((1, 1),))),
+    OpCase("std", "std all", lambda a: a.std(), lambda t, a: a.std(),
+           (((2, 3),), ((4,),), ((2, 1, 3),))),
+    OpCase("std", "std axis keepdims", lambda a: a.std(axis=-1, keepdims=True),
+           lambda t, a: a.std(dim=-1, keepdim=True), (((3, 2),), ((2, 3, 4),))),
+    OpCase("std", "std correction 2", lambda a: a.std(axis=1, correction=2),
+           lambda t, a: a.std(dim=1, correction=2), (((2, 3),), ((2, 4, 2),))),
+    OpCase("norm", "norm 2 all", lambda a: a.norm(), _vector_norm(2),
+           UNARY_SHAPES, (OFF_ZERO,)),
+    OpCase("norm", "norm 2 axis", lambda a: a.norm(2, axis=-1), _vector_norm(2, -1),
+           (((2, 3),), ((2, 3, 2),))),
+    OpCase("norm", "norm 1 axes keepdims", lambda a: a.norm(1, axis=(0, 1), keepdims=True),
+           _vector_norm(1, (0, 1), True), (((2, 3),), ((2, 3, 2),)), (OFF_ZERO,)),
+    OpCase("norm", "norm inf axis", lambda a: a.norm(float("inf"), axis=0),
+           _vector_norm(float("inf"), 0), (((3, 2),), ((4,),), ((2, 3, 2),)), (ABS_NO_TIES,)),
+    OpCase("norm", "norm 3 axis", lambda a: a.norm(3, axis=1), _vector_norm(3, 1),
+           (((2, 3),), ((2, 3, 2),))),
+    _unary("clamp", lambda a: a.clamp(-0.5, 0.8), lambda t, a: a.clamp(-0.5, 0.8),
+           label="clamp both"),
+    _unary("clamp", lambda a: a.clamp(min=0.3), lambda t, a: a.clamp(min=0.3),
+           label="clamp min only"),
+    _unary("clamp", lambda a: a.clamp(max=-0.2), lambda t, a: a.clamp(max=-0.2),
+           label="clamp max only"),
+    _unary("sign", lambda a: a.sign(), lambda t, a: a.sign(), OFF_ZERO),
+    OpCase("roll", "roll axis", lambda a: a.roll(1, axis=0), lambda t, a: t.roll(a, 1, 0),
+           (((3, 2),), ((4,),), ((2, 3, 2),))),
+    OpCase("roll", "roll flattened", lambda a: a.roll(-2), lambda t, a: t.roll(a, -2),
+           (((2, 3),), ((4,),), ((),))),
+    OpCase("roll", "roll two axes", lambda a: a.roll((1, -4), axis=(0, -1)),
+           lambda t, a: t.roll(a, (1, -4), (0, -1)), (((2, 3),), ((3, 2, 2),))),
+    OpCase("reshape", "flatten", lambda a: a.flatten(), lambda t, a: a.flatten(),
+           (((2, 3),), ((2, 1, 3),), ((),))),
+    OpCase("reshape", "flatten middle axes", lambda a: a.flatten(1, 2),
+           lambda t, a: a.flatten(1, 2), (((2, 3, 2, 2),), ((1, 2, 3),))),
+    OpCase("reshape", "squeeze all", lambda a: a.squeeze(), lambda t, a: a.squeeze(),
+           (((2, 1, 3),), ((1, 1),), ((3,),))),
+    OpCase("reshape", "squeeze axis", lambda a: a.squeeze(-2), lambda t, a: a.squeeze(-2),
+           (((2, 1, 3),), ((1, 4),))),
+    OpCase("reshape", "unsqueeze", lambda a: a.unsqueeze(1), lambda t, a: a.unsqueeze(1),
+           (((2, 3),), ((4,),))),
+    OpCase("reshape", "unsqueeze last", lambda a: a.unsqueeze(-1), lambda t, a: a.unsqueeze(-1),
+           (((2, 3),), ((),))),
+    OpCase("einsum", "einsum matmul", _einsum("ij,jk->ik"), _torch_einsum("ij,jk->ik"),
+           (((2, 3), (3, 4)), ((1, 2), (2, 1)))),
+    OpCase("einsum", "einsum memory read", _einsum("bnd,bd->bn"), _torch_einsum("bnd,bd->bn"),
+           (((2, 3, 4), (2, 4)),)),
+    OpCase("einsum", "einsum weighted sum", _einsum("bn,bnd->bd"), _torch_einsum("bn,bnd->bd"),
+           (((2, 3), (2, 3, 4)),)),
+    OpCase("einsum", "einsum outer", _einsum("i,j->ij"), _torch_einsum("i,j->ij"),
+           (((3,), (2,)),)),
+    OpCase("einsum", "einsum index summed in one operand", _einsum("ij,k->ik"),
+           _torch_einsum("ij,k->ik"), (((2, 3), (4,)),)),
+    OpCase("einsum", "einsum trace", _einsum("ii->"), _torch_einsum("ii->"), (((3, 3),),)),
+    OpCase("einsum", "einsum diagonal", _einsum("ii->i"), _torch_einsum("ii->i"), (((3, 3),),)),
+    OpCase("einsum", "einsum repeated index with another operand", _einsum("iij,jk->ik"),
+           _torch_einsum("iij,jk->ik"), (((3, 3, 2), (2, 4)),)),
+    OpCase("einsum", "einsum ellipsis", _einsum("...ij,...jk->...ik"),
+           _torch_einsum("...ij,...jk->...ik"),
+           (((2, 2, 3), (2, 3, 2)), ((2, 3), (3, 2)), ((2, 2, 3), (3, 4)))),
+    OpCase("einsum", "einsum implicit output", _einsum("ij,jk"), _torch_einsum("ij,jk"),
+           (((2, 3), (3, 4)),)),
+    OpCase("einsum", "einsum implicit transpose", _einsum("ba"), _torch_einsum("ba"),
+           (((2, 3),),)),
+    OpCase("einsum", "einsum permute", _einsum("ijk->kij"), _torch_einsum("ijk->kij"),
+           (((2, 3, 4),),)),
+    OpCase("einsum", "einsum three operands", _einsum("ij,jk,kl->il"),
+           _torch_einsum("ij,jk,kl->il"), (((2, 3), (3, 2), (2, 4)),)),
+    # OFF_ZERO keeps norms above eps: below it PyTorch's gradient is not its formula's
+    # (tests/test_vocabulary.py checks that regime against central differences)
+    OpCase("sum", "cosine_similarity", lambda a, b: F.cosine_similarity(a, b),
+           lambda t, a, b: t.nn.functional.cosine_similarity(a, b, dim=-1),
+           (((2, 3), (2, 3)), ((4,), (4,)), ((2, 1, 3), (4, 3))), (OFF_ZERO,)),
+    OpCase("sum", "cosine_similarity axis 0", lambda a, b: F.cosine_similarity(a, b, axis=0),
+           lambda t, a, b: t.nn.functional.cosine_similarity(a, b, dim=0),
+           (((3, 2), (3, 2)), ((3, 1), (3, 4))), (OFF_ZERO,)),
 )

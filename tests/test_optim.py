@@ -12,6 +12,11 @@ CONFIGS = [
     ("SGD", dict(lr=0.05, momentum=0.5, weight_decay=0.01)),
     ("Adam", dict(lr=1e-2)),
     ("Adam", dict(lr=3e-3, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
+    ("RMSprop", dict()),
+    ("RMSprop", dict(lr=3e-3, alpha=0.9, eps=1e-6, weight_decay=0.1)),
+    ("RMSprop", dict(lr=5e-3, momentum=0.9)),
+    ("RMSprop", dict(lr=5e-3, centered=True)),
+    ("RMSprop", dict(lr=2e-3, alpha=0.8, momentum=0.5, centered=True, weight_decay=0.01)),
 ]
 
 
@@ -82,3 +87,10 @@ def test_optimizer_errors():
         optim.Adam([np.zeros(2)])
     with pytest.raises(ValueError, match="max_norm must be > 0"):
         tg.clip_grad_norm_([Tensor(np.zeros(1), requires_grad=True)], 0)
+
+
+@pytest.mark.parametrize("name,value", [("alpha", -0.1), ("eps", float("nan")),
+                                        ("momentum", -1.0), ("weight_decay", -0.5)])
+def test_rmsprop_rejects_negative_settings(name, value):
+    with pytest.raises(ValueError, match=f"RMSprop: {name} must be >= 0"):
+        optim.RMSprop([Tensor(np.zeros(2), requires_grad=True)], **{name: value})

@@ -17,6 +17,7 @@ from .gradcheck import GradcheckError, gradcheck  # noqa: E402
 from .init import manual_seed  # noqa: E402
 from .optim import clip_grad_norm_, clip_grad_value_  # noqa: E402
 from .tensor import Tensor, cat, maximum, stack, where  # noqa: E402
+from .tensor import arange, bmm, einsum, ones, randn, zeros  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -24,4 +25,5 @@ __all__ = [
     "Tensor", "cat", "stack", "where", "maximum", "no_grad", "enable_grad", "is_grad_enabled",
     "scope", "detect_anomaly", "manual_seed", "gradcheck", "GradcheckError", "ShapeError",
     "clip_grad_norm_", "clip_grad_value_", "functional", "nn", "optim",
+    "einsum", "bmm", "zeros", "ones", "randn", "arange",
 ]

@@ -84,3 +84,35 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "m
                          f"{target.shape} must have the same shape")
     return _reduce(logits.softplus() - logits * target, reduction,
                    "binary_cross_entropy_with_logits")
+
+
+def cosine_similarity(a, b, axis: int = -1, eps: float = 1e-8) -> Tensor:
+    """sum(a b) / (max(|a|, eps) max(|b|, eps)) along axis, PyTorch's formula (each vector
+    divided by its own clamped norm first, so the result stays in [-1, 1]).
+
+    Shapes: a and b broadcast together; the result drops `axis`. Where a norm is below eps the
+    gradient is that of the clamped formula (exact; PyTorch's differs there).
+    """
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b)
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ShapeError(f"cosine_similarity: shapes {a.shape} and {b.shape} do not "
+                         f"broadcast together") from None
+    if not isinstance(axis, (int, np.integer)) or not -len(shape) <= axis < len(shape):
+        raise ShapeError(f"cosine_similarity: axis {axis!r} is out of range for the broadcast "
+                         f"shape {shape} of {a.shape} and {b.shape}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)) \
+            or not eps >= 0:
+        raise ValueError(f"cosine_similarity: eps must be a number >= 0, got {eps!r}")
+    axis = int(axis) % len(shape) - len(shape)  # negative: the same axis in a, b and the result
+    # PyTorch takes the norms after broadcasting: an operand stretched along axis counts every
+    # copy. Stretching along the other axes changes no norm, so it is left to the product.
+    if a.ndim < -axis or a.shape[axis] != shape[axis]:
+        a = a + np.zeros(shape, a.dtype)
+    if b.ndim < -axis or b.shape[axis] != shape[axis]:
+        b = b + np.zeros(shape, b.dtype)
+    a_norm = a.norm(2, axis=axis, keepdims=True).clamp(min=eps)
+    b_norm = b.norm(2, axis=axis, keepdims=True).clamp(min=eps)
+    return ((a / a_norm) * (b / b_norm)).sum(axis=axis)

@@ -9,6 +9,8 @@ where the explorer reads them as `Tensor.op_args`.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .autograd import SliceGrad, ShapeError
@@ -604,6 +606,318 @@ class Ge(_Compare):
 
 
 del OPS["_compare"]
+
+
+# ---------------------------------------------- PyTorch vocabulary: reductions, clamp, roll, einsum
+
+
+def _reduced_count(shape: tuple, axes) -> int:
+    """How many input elements each output element of a reduction over `axes` combines."""
+    if axes is None:
+        return int(np.prod(shape, dtype=np.int64))
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+def _squeeze_reduced(out: np.ndarray, axes, keepdims: bool) -> np.ndarray:
+    """A reduction computed with keepdims=True, shaped as the caller asked."""
+    if keepdims:
+        return out
+    return out.reshape(()) if axes is None else np.squeeze(out, axes)
+
+
+def _refuse_empty(x: np.ndarray, axes, op: str, axis) -> None:
+    """min and the inf-norm have no identity: an empty reduced axis has no answer (as PyTorch)."""
+    if _reduced_count(x.shape, axes) == 0:
+        raise ShapeError(f"{op}: cannot reduce over an empty axis (input shape {x.shape}, "
+                         f"axis {axis!r}): there is no element to pick")
+
+
+class Min(Op):
+    """out = min of x over axis; tied minima share the gradient evenly (as max, and PyTorch)."""
+
+    def forward(self, x):
+        self.axes = normalize_axis(self.args.get("axis"), x.shape, "min")
+        _refuse_empty(x, self.axes, "min", self.args.get("axis"))
+        self.x = x
+        self.out = np.asarray(x.min(axis=self.axes, keepdims=True))
+        return _squeeze_reduced(self.out, self.axes, self.args.get("keepdims", False))
+
+    def backward(self, grad):
+        g = _expand_reduced(grad, self.axes, self.args.get("keepdims", False), self.x.shape)
+        mask = self.x == self.out
+        return (g * mask / mask.sum(axis=self.axes, keepdims=True, dtype=grad.dtype),)
+
+
+class Prod(Op):
+    """out = product of x over axis; gx_i = g times the product of the other elements.
+
+    The product of the others is (product of those before i) * (product of those after i), two
+    running products and no division, so the gradient is exact when x holds zeros.
+    """
+
+    def forward(self, x):
+        self.axes = normalize_axis(self.args.get("axis"), x.shape, "prod")
+        self.x = x
+        return np.asarray(x.prod(axis=self.axes, keepdims=self.args.get("keepdims", False)))
+
+    def backward(self, grad):
+        x = self.x
+        if x.size == 0:
+            return (np.zeros_like(x),)
+        axes = tuple(range(x.ndim)) if self.axes is None else self.axes
+        kept = tuple(a for a in range(x.ndim) if a not in axes)
+        perm = kept + axes  # reduced axes last, flattened into one of length n
+        moved = np.transpose(x, perm)
+        lead = moved.shape[:len(kept)]
+        rows = moved.reshape(lead + (-1,))
+        ones = np.ones(lead + (1,), dtype=rows.dtype)
+        before = np.cumprod(np.concatenate([ones, rows[..., :-1]], axis=-1), axis=-1)
+        after = np.cumprod(np.concatenate([ones, rows[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        g = _expand_reduced(grad, self.axes, self.args.get("keepdims", False), x.shape)
+        g = np.transpose(g, perm).reshape(lead + (1,))
+        local = (g * before * after).reshape(moved.shape)
+        return (np.transpose(local, np.argsort(perm)),)
+
+
+def _deviations(x: np.ndarray, axes, correction, op: str) -> tuple:
+    """x minus its mean over axes (kept as size-1 axes), and the degrees of freedom."""
+    n = _reduced_count(x.shape, axes)
+    dof = n - correction
+    if not dof > 0:
+        raise ShapeError(f"{op}: correction={correction} needs more than {correction} elements "
+                         f"per reduction, got {n} (input shape {x.shape}, axis "
+                         f"{'all' if axes is None else axes}); PyTorch would return nan")
+    return x - x.mean(axis=axes, keepdims=True), dof
+
+
+class Var(Op):
+    """out = Σ (x - mean)^2 / (n - correction) over axis; gx = 2 g (x - mean) / (n - correction)."""
+
+    def forward(self, x):
+        self.axes = normalize_axis(self.args.get("axis"), x.shape, "var")
+        self.dev, self.dof = _deviations(x, self.axes, self.args["correction"], "var")
+        out = (self.dev * self.dev).sum(axis=self.axes, keepdims=True) / self.dof
+        return _squeeze_reduced(np.asarray(out), self.axes, self.args.get("keepdims", False))
+
+    def backward(self, grad):
+        g = _expand_reduced(grad, self.axes, self.args.get("keepdims", False), self.dev.shape)
+        return (g * self.dev * (2 / self.dof),)
+
+
+class Std(Op):
+    """out = sqrt(var(x)) over axis; gx = g (x - mean) / ((n - correction) out), 0 where out = 0.
+
+    A fused op, not sqrt(var): where every element is equal, sqrt's derivative is infinite and
+    var's zero, and PyTorch gives the gradient 0 there, not nan.
+    """
+
+    def forward(self, x):
+        self.axes = normalize_axis(self.args.get("axis"), x.shape, "std")
+        self.dev, self.dof = _deviations(x, self.axes, self.args["correction"], "std")
+        self.out = np.sqrt((self.dev * self.dev).sum(axis=self.axes, keepdims=True) / self.dof)
+        return _squeeze_reduced(np.asarray(self.out), self.axes, self.args.get("keepdims", False))
+
+    def backward(self, grad):
+        g = _expand_reduced(grad, self.axes, self.args.get("keepdims", False), self.dev.shape)
+        safe = np.where(self.out == 0, 1, self.out)  # out = 0 only where x - mean = 0: grad 0
+        return (g * self.dev / (self.dof * safe),)
+
+
+class Norm(Op):
+    """out = (sum |x|^p)^(1/p) over axis (p = 1, 2, inf = max |x|, or any p >= 1).
+
+    gx = g sign(x) (|x| / out)^(p-1): g x / out for p = 2, g sign(x) for p = 1; for p = inf,
+    g sign(x) split evenly among the tied largest |x|. Where out = 0 the gradient is 0, as
+    PyTorch gives (the norm has no derivative at 0).
+    """
+
+    def forward(self, x):
+        p = self.args["p"]
+        self.axes = axes = normalize_axis(self.args.get("axis"), x.shape, "norm")
+        self.x = x
+        if p == 2:
+            out = np.sqrt((x * x).sum(axis=axes, keepdims=True))
+        elif p == 1:
+            out = np.abs(x).sum(axis=axes, keepdims=True)
+        elif p == np.inf:
+            _refuse_empty(x, axes, "norm(p=inf)", self.args.get("axis"))
+            out = np.abs(x).max(axis=axes, keepdims=True)
+        else:
+            out = (np.abs(x) ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        self.out = np.asarray(out)
+        return _squeeze_reduced(self.out, axes, self.args.get("keepdims", False))
+
+    def backward(self, grad):
+        p, x, out = self.args["p"], self.x, self.out
+        g = _expand_reduced(grad, self.axes, self.args.get("keepdims", False), x.shape)
+        if p == 1:
+            return (g * np.sign(x),)
+        if p == np.inf:
+            mask = np.abs(x) == out
+            share = mask / mask.sum(axis=self.axes, keepdims=True, dtype=grad.dtype)
+            return (g * np.sign(x) * share,)
+        safe = np.where(out == 0, 1, out)  # out = 0 only where x = 0: the gradient there is 0
+        if p == 2:
+            return (g * x / safe,)
+        return (g * np.sign(x) * (np.abs(x) / safe) ** (p - 1),)
+
+
+class Clamp(Op):
+    """out = x limited to [min, max] (either bound may be absent); gx = g where min <= x <= max.
+
+    The bounds are inclusive for the gradient too: at x = min or x = max it passes, as PyTorch.
+    """
+
+    def forward(self, x):
+        self.x = x
+        out = np.clip(x, self.args.get("min"), self.args.get("max"))
+        if x.dtype.kind == "f":
+            return out.astype(x.dtype, copy=False)  # a float64 bound never widens a float32 x
+        return out
+
+    def backward(self, grad):
+        x, low, high = self.x, self.args.get("min"), self.args.get("max")
+        if low is None:
+            return (grad * (x <= high),)
+        if high is None:
+            return (grad * (x >= low),)
+        return (grad * ((x >= low) & (x <= high)),)
+
+
+class Roll(Op):
+    """out = x shifted circularly by `shift` along `axis` (the flattened x when axis is None);
+    gx = g shifted back by -shift."""
+
+    def forward(self, x):
+        return np.roll(x, self.args["shift"], self.args.get("axis"))
+
+    def backward(self, grad):
+        shift = self.args["shift"]
+        back = tuple(-s for s in shift) if type(shift) is tuple else -shift
+        return (np.roll(grad, back, self.args.get("axis")),)
+
+
+class Sign(Op):
+    """out = sign(x), -1, 0 or 1; gx = 0: the steps are flat (0 at the jump too, as PyTorch)."""
+
+    def forward(self, x):
+        return np.sign(x)
+
+    def backward(self, grad):
+        return (np.zeros_like(grad),)
+
+
+_EINSUM_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_terms(spec: str, count: int) -> tuple:
+    """Split a spec into its input terms and its output term (None without '->'); syntax only."""
+    if not isinstance(spec, str):
+        raise TypeError(f"einsum: spec must be a string like 'ij,jk->ik', got "
+                        f"{type(spec).__name__}")
+    text = "".join(spec.split())
+    bad = "".join(sorted(set(text.replace("->", "")) - set(_EINSUM_LETTERS + ",.")))
+    if bad or text.count("->") > 1:
+        found = f"found {bad!r}" if bad else "found more than one '->'"
+        raise ValueError(f"einsum: spec {spec!r} may hold letters, ',', '...' and one '->' "
+                         f"only; {found}")
+    lhs, arrow, rhs = text.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != count:
+        raise ValueError(f"einsum: spec {spec!r} names {len(terms)} operand(s), got {count} "
+                         f"tensor(s)")
+    for term in terms + ([rhs] if arrow else []):
+        if term.replace("...", "", 1).count(".") or term.count("...") > 1:
+            raise ValueError(f"einsum: term {term!r} of spec {spec!r}: '.' only as one '...'")
+    return terms, (rhs if arrow else None)
+
+
+@functools.lru_cache(maxsize=512)
+def einsum_plan(spec: str, shapes: tuple) -> tuple:
+    """Read an einsum spec against the operands' shapes: (input terms, output term, sizes).
+
+    Every term comes back as plain letters: '...' becomes letters the spec does not use,
+    aligned to the right as numpy aligns broadcast axes. Without '->' the output is the
+    ellipsis then the letters used exactly once, in alphabetical order (numpy's and PyTorch's
+    rule). A letter must have the same size in every operand (no size-1 broadcasting).
+    """
+    terms, output = _einsum_terms(spec, len(shapes))
+    spare = [c for c in _EINSUM_LETTERS if c not in spec]
+    named = [len(term.replace("...", "")) for term in terms]
+    extra = []
+    for k, (term, shape) in enumerate(zip(terms, shapes)):
+        extra.append(len(shape) - named[k])
+        if extra[k] < 0 or (extra[k] and "..." not in term):
+            raise ShapeError(f"einsum: operand {k} has shape {shape} ({len(shape)} dims) but its "
+                             f"term {term!r} names {named[k]}" + ("" if "..." in term else
+                                                                 " (use '...' for the rest)"))
+    ellipsis = "".join(spare[:max(extra, default=0)])
+    inputs = tuple(term.replace("...", ellipsis[len(ellipsis) - e:]) for term, e in
+                   zip(terms, extra))
+    sizes: dict = {}
+    for k, (term, shape) in enumerate(zip(inputs, shapes)):
+        for letter, n in zip(term, shape):
+            first = sizes.setdefault(letter, (n, k))
+            if first[0] != n:
+                which = "a '...' axis" if letter in ellipsis else f"index {letter!r}"
+                raise ShapeError(f"einsum: {which} has size {first[0]} in operand {first[1]} "
+                                 f"(shape {shapes[first[1]]}) but {n} in operand {k} (shape "
+                                 f"{shape}), spec {spec!r}")
+    if output is None:
+        counts = "".join(inputs)
+        once = sorted(c for c in set(counts) if counts.count(c) == 1 and c not in ellipsis)
+        output = ellipsis + "".join(once)
+    else:
+        if ellipsis and "..." not in output:
+            raise ValueError(f"einsum: spec {spec!r} uses '...' in its inputs, so its output "
+                             f"needs '...' too")
+        output = output.replace("...", ellipsis)
+        for letter in output:
+            if output.count(letter) > 1 or letter not in sizes:
+                raise ValueError(f"einsum: output index {letter!r} of spec {spec!r} must appear "
+                                 f"once in the output and in some input")
+    work = int(np.prod([n for n, _ in sizes.values()], dtype=np.float64))
+    # numpy's path search costs ~15 us: worth it for three operands or a large contraction
+    optimize = len(shapes) > 2 or work > 1 << 16
+    return inputs, output, {c: n for c, (n, _) in sizes.items()}, optimize
+
+
+class Einsum(Op):
+    """out = np.einsum(spec, *xs): sums of products over the indices the output omits.
+
+    gx_k = einsum of g with the other operands, onto x_k's indices: an index only x_k has is
+    broadcast back, and a repeated index (a diagonal, 'ii') gets its gradient on the diagonal.
+    """
+
+    def forward(self, *xs):
+        self.xs = xs
+        self.plan = einsum_plan(self.args["spec"], tuple(x.shape for x in xs))
+        inputs, output, _, optimize = self.plan
+        return np.asarray(np.einsum(",".join(inputs) + "->" + output, *xs, optimize=optimize))
+
+    def backward(self, grad):
+        inputs, output, sizes, optimize = self.plan
+        grads = []
+        for k, term in enumerate(inputs):
+            if not self.needs[k]:
+                grads.append(None)
+                continue
+            others = inputs[:k] + inputs[k + 1:]
+            unique = "".join(dict.fromkeys(term))
+            reached = set(output).union(*others)
+            target = "".join(c for c in unique if c in reached)
+            g = np.einsum(",".join((output,) + others) + "->" + target, grad,
+                          *(self.xs[:k] + self.xs[k + 1:]), optimize=optimize)
+            if len(target) < len(unique):  # summed within x_k alone: each element got all of g
+                g = np.reshape(g, [sizes[c] if c in target else 1 for c in unique])
+                g = np.broadcast_to(g, [sizes[c] for c in unique])
+            if len(unique) < len(term):  # 'ii' read a diagonal: write back onto that diagonal
+                full = np.zeros(self.xs[k].shape, dtype=g.dtype)
+                np.einsum(term + "->" + unique, full)[...] = g  # einsum's diagonal is a view
+                g = full
+            grads.append(np.asarray(g))
+        return tuple(grads)
+
 
 # Late import, at the bottom: Tensor builds on this table, and Op.apply records through
 # tensor.apply_op. A module attribute costs nothing per call, unlike an import inside apply.

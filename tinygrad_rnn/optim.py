@@ -1,4 +1,4 @@
-"""Optimizers (SGD, Adam) and gradient clipping, with PyTorch's update rules, on plain arrays."""
+"""Optimizers (SGD, Adam, RMSprop) and gradient clipping, with PyTorch's rules, on plain arrays."""
 
 from __future__ import annotations
 
@@ -85,6 +85,46 @@ class Adam(Optimizer):
             step_size = self.lr / (1 - beta1 ** t)
             denom = np.sqrt(self.v[k]) / math.sqrt(1 - beta2 ** t) + self.eps
             p.data -= (step_size * self.m[k] / denom).astype(p.data.dtype, copy=False)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's lecture 6e) with PyTorch's update rule: divide the gradient by a running
+    RMS of recent gradients, sqrt(v) + eps, v = alpha v + (1 - alpha) g^2.
+
+    centered=True subtracts the squared running mean of g from v (Graves 2013); momentum > 0
+    keeps a buffer b = momentum b + g / (sqrt(v) + eps) and steps by lr b.
+    """
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+        super().__init__(params, lr)
+        for name, value in (("alpha", alpha), ("eps", eps), ("weight_decay", weight_decay),
+                            ("momentum", momentum)):
+            if not value >= 0:  # also refuses nan
+                raise ValueError(f"RMSprop: {name} must be >= 0, got {value!r}")
+        self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
+        self.momentum, self.centered = momentum, bool(centered)
+        self.square_avg = [np.zeros_like(p.data) for p in self.params]
+        self.grad_avg = [np.zeros_like(p.data) for p in self.params] if centered else None
+        self.buffer = [np.zeros_like(p.data) for p in self.params] if momentum else None
+
+    def step(self) -> None:
+        alpha = self.alpha
+        for k, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+            self.square_avg[k] = alpha * self.square_avg[k] + (1 - alpha) * (g * g)
+            if self.centered:
+                self.grad_avg[k] = alpha * self.grad_avg[k] + (1 - alpha) * g
+                avg = np.sqrt(self.square_avg[k] - self.grad_avg[k] ** 2) + self.eps
+            else:
+                avg = np.sqrt(self.square_avg[k]) + self.eps
+            if self.momentum:
+                self.buffer[k] = self.momentum * self.buffer[k] + g / avg
+                p.data -= (self.lr * self.buffer[k]).astype(p.data.dtype, copy=False)
+            else:
+                p.data -= (self.lr * g / avg).astype(p.data.dtype, copy=False)
 
 
 def clip_grad_norm_(params, max_norm: float) -> float:

@@ -6,7 +6,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import autograd, ops
+from . import autograd, init, ops
 from .autograd import STATE, ShapeError, next_id
 
 _SCALARS = (bool, int, float, np.generic)
@@ -317,6 +317,99 @@ class Tensor:
     def T(self):
         return ops.Transpose.apply(self, axes=None)
 
+    # --------------------------------------------- PyTorch's method vocabulary (issue 13)
+
+    def add(self, other):
+        return ops.Add.apply(self, other)
+
+    def sub(self, other):
+        return ops.Sub.apply(self, other)
+
+    def mul(self, other):
+        return ops.Mul.apply(self, other)
+
+    def div(self, other):
+        return ops.Div.apply(self, other)
+
+    def pow(self, other):
+        return ops.Pow.apply(self, other)
+
+    def matmul(self, other):
+        return ops.MatMul.apply(self, other)
+
+    def min(self, axis=None, keepdims: bool = False):
+        return ops.Min.apply(self, **_reduce_args(axis, keepdims))
+
+    def prod(self, axis=None, keepdims: bool = False):
+        return ops.Prod.apply(self, **_reduce_args(axis, keepdims))
+
+    def var(self, axis=None, keepdims: bool = False, correction=1):
+        """Variance with PyTorch's `correction` (1: the unbiased estimate, 0: the population's)."""
+        correction = _check_correction(correction, "var")
+        return ops.Var.apply(self, **_reduce_args(axis, keepdims), correction=correction)
+
+    def std(self, axis=None, keepdims: bool = False, correction=1):
+        """Standard deviation, sqrt(var); its gradient is 0 where all elements are equal."""
+        correction = _check_correction(correction, "std")
+        return ops.Std.apply(self, **_reduce_args(axis, keepdims), correction=correction)
+
+    def norm(self, p=2, axis=None, keepdims: bool = False):
+        """The vector p-norm over axis (all elements when None): p = 1, 2, inf or any p >= 1."""
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) \
+                or not p >= 1:
+            raise ValueError(f"norm: p must be a number >= 1 (1, 2, inf, ...), got {p!r}")
+        return ops.Norm.apply(self, p=_python_number(p), **_reduce_args(axis, keepdims))
+
+    def clamp(self, min=None, max=None):
+        """Limit every element to [min, max]; the gradient passes where min <= x <= max."""
+        bounds = {name: _check_bound(value, name) for name, value in (("min", min), ("max", max))
+                  if value is not None}
+        if not bounds:
+            raise ValueError("clamp: give min, max or both (both are None)")
+        if len(bounds) == 2 and bounds["min"] > bounds["max"]:
+            raise ValueError(f"clamp: min={min!r} is greater than max={max!r} (PyTorch would "
+                             f"silently return max everywhere)")
+        return ops.Clamp.apply(self, **bounds)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        """Merge axes start_dim..end_dim (inclusive) into one, as PyTorch (a reshape)."""
+        shape = self.data.shape
+        ndim = max(len(shape), 1)  # a 0-d tensor flattens to shape (1,), as PyTorch
+        start = _check_axis(start_dim, ndim, "flatten", shape) % ndim
+        end = _check_axis(end_dim, ndim, "flatten", shape) % ndim
+        if start > end:
+            raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                             f"(shape {shape})")
+        merged = int(np.prod(shape[start:end + 1], dtype=np.int64))
+        return ops.Reshape.apply(self, shape=shape[:start] + (merged,) + shape[end + 1:])
+
+    def squeeze(self, axis=None):
+        """Remove size-1 axes: all of them (axis None), or the given ones, which must be size 1."""
+        shape = self.data.shape
+        if axis is None:
+            return ops.Reshape.apply(self, shape=tuple(n for n in shape if n != 1))
+        axes = ops.normalize_axis(_reduce_args(axis, False)["axis"], shape, "squeeze")
+        wide = [a for a in axes if shape[a] != 1]
+        if wide:
+            raise ShapeError(f"squeeze: axis {wide[0]} of shape {shape} has size "
+                             f"{shape[wide[0]]}, not 1 (PyTorch would leave it silently)")
+        return ops.Reshape.apply(self, shape=tuple(n for a, n in enumerate(shape)
+                                                   if a not in axes))
+
+    def unsqueeze(self, axis: int):
+        """Insert a size-1 axis at position `axis` (-ndim-1 <= axis <= ndim)."""
+        shape = self.data.shape
+        axis = _check_axis(axis, len(shape) + 1, "unsqueeze", shape) % (len(shape) + 1)
+        return ops.Reshape.apply(self, shape=shape[:axis] + (1,) + shape[axis:])
+
+    def roll(self, shift, axis=None):
+        """Shift elements circularly along axis (the flattened tensor when axis is None)."""
+        return ops.Roll.apply(self, **_roll_args(shift, axis, self.data.shape))
+
+    def sign(self):
+        """-1, 0 or 1 per element; its gradient is 0 (no gradient flows through it)."""
+        return ops.Sign.apply(self)
+
 
 # --------------------------------------------------------------------------------- the record
 
@@ -417,6 +510,55 @@ def _check_axis(axis: int, ndim: int, op: str, shape: tuple) -> int:
     return int(axis)
 
 
+def _check_correction(correction, op: str):
+    if isinstance(correction, bool) or not isinstance(
+            correction, (int, float, np.integer, np.floating)) or not np.isfinite(correction):
+        raise TypeError(f"{op}: correction must be a finite number (1 for the unbiased "
+                        f"estimate, 0 for the population's), got {correction!r}")
+    return _python_number(correction)
+
+
+def _python_number(value):
+    """A numpy scalar setting as a Python int or float: a np.float64 would widen float32 data."""
+    return int(value) if isinstance(value, (int, np.integer)) else float(value)
+
+
+def _check_bound(value, name: str):
+    if isinstance(value, Tensor):
+        raise TypeError(f"clamp: {name} must be a number or None, got a Tensor; for "
+                        f"elementwise bounds use tg.maximum or tg.where")
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"clamp: {name} must be a number or None, got {value!r}")
+    if np.isnan(value):
+        raise ValueError(f"clamp: {name} is nan")
+    return _python_number(value)
+
+
+def _roll_args(shift, axis, shape: tuple) -> dict:
+    """roll's settings checked against the shape: int shift with int/None axis, or equal tuples."""
+    def ints(value, what: str) -> tuple:
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        if not values or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                 for v in values):
+            raise TypeError(f"roll: {what} must be an int or a tuple of ints, got {value!r}")
+        return tuple(int(v) for v in values)
+
+    shifts = ints(shift, "shift")
+    if axis is None:
+        if len(shifts) != 1:
+            raise ValueError(f"roll: {len(shifts)} shifts need as many axes, got axis=None")
+        return {"shift": shifts[0]}
+    axes = ints(axis, "axis")
+    if len(axes) != len(shifts):
+        raise ValueError(f"roll: shift {shift!r} and axis {axis!r} must have the same length")
+    for a in axes:
+        if not -len(shape) <= a < len(shape):
+            raise ShapeError(f"roll: axis {a} is out of range for a tensor of shape {shape}")
+    if isinstance(shift, (tuple, list)) or isinstance(axis, (tuple, list)):
+        return {"shift": shifts, "axis": tuple(a % len(shape) for a in axes)}
+    return {"shift": shifts[0], "axis": axes[0] % len(shape)}
+
+
 def _normalize_index(index, shape: tuple):
     """Tensors and lists inside an index become integer arrays; everything else stays numpy's."""
     items = index if type(index) is tuple else (index,)
@@ -472,3 +614,92 @@ def where(cond, a, b) -> Tensor:
 def maximum(a, b) -> Tensor:
     """Elementwise maximum; a tie splits the gradient evenly."""
     return ops.Maximum.apply(a, b)
+
+
+# -------------------------------------------------- contraction and factories (issue 13)
+
+
+def einsum(spec: str, *tensors) -> Tensor:
+    """Einstein summation, as numpy's and PyTorch's: `tg.einsum("bnd,bd->bn", memory, key)`.
+
+    Letters name axes; a letter left out of the output (after '->') is summed over; a repeated
+    letter in one operand reads its diagonal; '...' stands for the remaining leading axes.
+    Shapes: as the spec says; each letter must have one size in every operand.
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])  # tg.einsum(spec, [a, b]) as PyTorch also accepts
+    if not tensors:
+        raise ValueError("einsum: expected at least one tensor after the spec")
+    tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
+    ops.einsum_plan(spec, tuple(t.data.shape for t in tensors))  # raises on a bad spec or shape
+    return ops.Einsum.apply(*tensors, spec=spec)
+
+
+def bmm(a, b) -> Tensor:
+    """Batched matrix product of two 3-D tensors, as torch.bmm. Shapes: (B, N, M), (B, M, P) ->
+    (B, N, P)."""
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b)
+    if a.ndim != 3 or b.ndim != 3:
+        raise ShapeError(f"bmm: both operands must be 3-D (B, N, M) and (B, M, P), got {a.shape} "
+                         f"and {b.shape} (use @ for other ranks)")
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise ShapeError(f"bmm: {a.shape} and {b.shape} need the same batch size B and "
+                         f"a.shape[2] == b.shape[1]")
+    return ops.MatMul.apply(a, b)
+
+
+def _size(size: tuple, op: str) -> tuple:
+    """zeros(2, 3) and zeros((2, 3)) alike: a tuple of non-negative ints."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in size):
+        raise TypeError(f"{op}: the shape must be ints, got {size!r}")
+    if any(n < 0 for n in size):
+        raise ValueError(f"{op}: negative dimension in shape {size!r}")
+    return tuple(int(n) for n in size)
+
+
+def _dtype_or_float32(dtype, op: str) -> np.dtype:
+    dtype = np.dtype(np.float32 if dtype is None else dtype)
+    if op == "randn" and dtype.kind != "f":
+        raise TypeError(f"randn: dtype must be floating point, got {dtype}")
+    return dtype
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros, float32 unless dtype says otherwise: `tg.zeros(2, 3)`."""
+    array = np.zeros(_size(size, "zeros"), dtype=_dtype_or_float32(dtype, "zeros"))
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones, float32 unless dtype says otherwise: `tg.ones(2, 3)`."""
+    array = np.ones(_size(size, "ones"), dtype=_dtype_or_float32(dtype, "ones"))
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the engine's generator (seeded by tg.manual_seed)."""
+    shape = _size(size, "randn")
+    dtype = _dtype_or_float32(dtype, "randn")
+    return Tensor(init.normal(shape, 1.0, dtype=dtype), requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """start, start + step, ... below end (`arange(5)` is 0..4): int64 when start, end and step
+    are all ints, else float32, as PyTorch."""
+    if end is None:
+        start, end = 0, start
+    for name, value in (("start", start), ("end", end), ("step", step)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(value):
+            raise TypeError(f"arange: {name} must be a finite number, got {value!r}")
+    if step == 0:
+        raise ValueError("arange: step must not be 0")
+    if dtype is None:
+        integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if integral else np.float32
+    values = np.arange(start, end, step, dtype=np.float64 if np.dtype(dtype).kind == "f"
+                       else dtype)
+    return Tensor(values.astype(dtype, copy=False), requires_grad=requires_grad)

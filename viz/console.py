@@ -58,6 +58,15 @@ RULES = {
     "softmax": "y * (g - sum(g * y))",
     "log_softmax": "g - softmax(x) * sum(g)",
     "cross_entropy": "g * (softmax(logits) - onehot(target))",
+    "min": "g to the minima (ties split it)",
+    "prod": "g * (product of the other elements)",
+    "var": "2 g (x - mean) / (n - correction)",
+    "std": "g (x - mean) / ((n - correction) y), 0 where y = 0",
+    "norm": "g sign(x) (|x| / y)^(p-1), 0 where y = 0",
+    "clamp": "g where min <= x <= max, else 0",
+    "roll": "g rolled back by -shift",
+    "sign": "0 (flat steps)",
+    "einsum": "einsum of g with the other operands",
     None: "leaf: accumulate into .grad",
 }
 
