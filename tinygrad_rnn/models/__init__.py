@@ -10,6 +10,7 @@ One file per family (recurrent, gated, ...) holds the models; `catalog` holds th
 from .base import Run, SequenceModel, detach_state
 from .catalog import (ARCHS, Arch, GraphSample, IncompatibleError, UnknownArchError, build_graph,
                       get_arch, model_inputs, register)
+from .esn import EchoStateNetwork
 from .gated import GRU, LSTM
 from .recurrent import (BiRNN, BookRNN, ContextRNN, DeepRNN, LeakyRNN, MultiscaleRNN,
                         OutputFeedbackRNN, Seq2OneRNN, SkipRNN)
@@ -38,6 +39,9 @@ _CATALOG = [
      "Cho et al. 2014; DL book 10.10.2"),
     ("birnn", "bidirectional RNN: one pass forward, one backward, states joined per step",
      "bidirectional", "tagging", BiRNN, "DL book 10.3, fig. 10.11"),
+    ("esn", "echo state network: a fixed random reservoir, only the linear readout is trained "
+     "(ridge regression)", "reservoir", "mackey-glass", EchoStateNetwork,
+     "Jaeger 2001; Lukosevicius 2012; DL book 10.8"),
 ]
 for _entry in _CATALOG:
     register(Arch(*_entry))

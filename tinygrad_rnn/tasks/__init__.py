@@ -12,11 +12,13 @@ knows its trivial baseline: the loss of the best prediction that ignores the inp
 from __future__ import annotations
 
 from .base import Batch, Task, UnknownTaskError
+from .mackey_glass import MackeyGlassTask
 from .synthetic import AddingTask, CopyTask, ParityTask, SineTask, TaggingTask
 from .text import NextCharTask
 
 TASKS: dict = {}
-for _cls in (AddingTask, CopyTask, ParityTask, NextCharTask, SineTask, TaggingTask):
+for _cls in (AddingTask, CopyTask, ParityTask, NextCharTask, SineTask, TaggingTask,
+             MackeyGlassTask):
     TASKS[_cls.name] = _cls
 
 
@@ -28,4 +30,4 @@ def get_task(name: str, **options) -> Task:
 
 
 __all__ = ["TASKS", "get_task", "Task", "Batch", "UnknownTaskError", "AddingTask", "CopyTask",
-           "ParityTask", "NextCharTask", "SineTask", "TaggingTask"]
+           "ParityTask", "NextCharTask", "SineTask", "TaggingTask", "MackeyGlassTask"]
