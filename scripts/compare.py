@@ -334,7 +334,7 @@ def wrap_section(name: str, body: str) -> str:
 def replace_section(text: str, name: str, body: str, nest: bool = False) -> str:
     """text with section `name`'s block replaced by body (appended when it has none)."""
     if nest:
-        body = body.replace("## ", "#### ") if body.startswith("## ") else body
+        body = ("#### " + body[3:]) if body.startswith("## ") else body
         body = body.replace("\n## ", "\n#### ")
     start, end = f"<!-- section:{name} -->", f"<!-- /section:{name} -->"
     block = wrap_section(name, body).rstrip("\n")

@@ -364,6 +364,8 @@ def cmd_train(args) -> int:
                if result.baseline > 0 else None}
     if "accuracy" in result.test:
         figures["held-out accuracy"] = result.test["accuracy"]
+    if "nrmse" in result.test:
+        figures["held-out NRMSE (RMSE / range)"] = result.test["nrmse"]
     if result.free_running is not None:
         figures["held-out loss, teacher forced"] = result.test["loss"]
         figures["held-out loss, free running"] = result.free_running["loss"]

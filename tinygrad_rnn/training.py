@@ -291,18 +291,9 @@ def train_readout(config: TrainConfig, task: Task, steps: int, model: EchoStateN
         iters = 1
         train_loss = _readout_loss(model, states, targets)
     else:
-        iters, train_loss = config.iters, float("nan")
+        iters = config.iters
         opt = make_optimizer(config, model.parameters())
-        X, Y = Tensor(states.astype(model.V.dtype)), targets.astype(model.V.dtype)
-        for it in range(1, iters + 1):
-            opt.zero_grad()
-            pred = model.c + X @ model.V.T
-            loss = ((pred - Y) ** 2).mean()
-            loss.backward()
-            opt.step()
-            train_loss = float(loss.item())
-            if on_progress is not None and it < iters:
-                on_progress(it, iters, train_loss, None, None)
+        train_loss = fit_readout_gd(model, states, targets, opt, iters, on_progress)
     test = evaluate(model, task, test_batch)
     history.append({"iter": iters, "train_loss": train_loss, "test_loss": test["loss"]})
     if on_progress is not None:
@@ -311,6 +302,26 @@ def train_readout(config: TrainConfig, task: Task, steps: int, model: EchoStateN
     return TrainResult(config=config, task=task.name, steps=steps, baseline=baseline, test=test,
                        free_running=None, history=history, seconds=seconds,
                        parameters=int(sum(p.size for p in model.parameters())))
+
+
+def fit_readout_gd(model: EchoStateNetwork, states: np.ndarray, targets: np.ndarray, opt,
+                   iters: int, on_progress: Callable | None = None) -> float:
+    """Train the readout o = c + V h by `iters` full-batch steps of `opt` on the mean squared
+    error over the given states, through the engine's autograd; returns the last loss.
+
+    Shapes: states (N, H), targets (N, C).
+    """
+    X, Y = Tensor(states.astype(model.V.dtype)), targets.astype(model.V.dtype)
+    train_loss = float("nan")
+    for it in range(1, iters + 1):
+        opt.zero_grad()
+        loss = ((model.c + X @ model.V.T - Y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        train_loss = float(loss.item())
+        if on_progress is not None and it < iters:
+            on_progress(it, iters, train_loss, None, None)
+    return train_loss
 
 
 def _readout_loss(model: EchoStateNetwork, states: np.ndarray, targets: np.ndarray) -> float:

@@ -71,7 +71,7 @@ def nrmse(pred: np.ndarray, target: np.ndarray) -> float:
 
 
 class MackeyGlassTask(Task):
-    """Predict the Mackey-Glass series `horizon` steps ahead: y(t) = s(t + horizon) from x(t) = s(t).
+    """Predict the Mackey-Glass series `horizon` steps ahead: y(t) = s(t + h) from x(t) = s(t).
 
     Each sequence is a window of the series (random start, within its split); the first
     `washout` steps of a window only warm the state up and are left out of the loss (mask;
