@@ -175,3 +175,8 @@ def test_esn_forward_under_no_grad_records_nothing():
 def test_a_nilpotent_reservoir_is_an_error_not_a_silent_zero():
     with pytest.raises(ValueError, match="nilpotent"):
         EchoStateNetwork(1, 1, 5, sparsity=0.9, seed=0)
+
+
+def test_esn_on_a_classification_task_is_a_usage_error(capsys):
+    assert main(["train", "esn", "--task", "parity", "-q"]) == 2
+    assert "real-valued targets" in capsys.readouterr().err

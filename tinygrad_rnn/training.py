@@ -203,6 +203,10 @@ def prepare(config: TrainConfig) -> tuple:
             raise ValueError(f"flow_reg: {arch.name} has no information-flow penalty (it is "
                              f"written for the vanilla rnn)")
         model.flow_penalty([], [])  # raises when the model's transition is not the vanilla one
+    if isinstance(model, EchoStateNetwork) and task.classify:
+        fits = [name for name in arch.compatible_tasks() if not get_task(name).classify]
+        raise ValueError(f"esn fits a linear readout to real-valued targets; task {task.name!r} "
+                         f"has class labels (tasks that fit esn: {', '.join(fits)})")
     if config.bptt is not None and not model.truncatable and config.bptt < steps:
         raise ValueError(f"{arch.name} cannot be trained with truncated BPTT (--bptt): it needs "
                          f"the whole sequence at once")
@@ -273,7 +277,7 @@ def train_readout(config: TrainConfig, task: Task, steps: int, model: EchoStateN
     closed form (one "iteration"); readout=gd runs config.iters full-batch steps of the
     optimiser on the readout's mean squared error, through the engine's autograd.
     """
-    if not task.per_step or task.classify:
+    if not task.per_step or task.classify:  # prepare() has said so already for the CLI
         raise ValueError(f"esn fits a linear readout to real targets at every step; task "
                          f"{task.name!r} is not one")
     rng = np.random.default_rng(config.seed)
