@@ -25,6 +25,7 @@ TINY = {
     "lstm": ("adding", {}, {}),
     "gru": ("adding", {}, {}),
     "birnn": ("tagging", {}, {}),
+    "esn": ("mackey-glass", {}, {"sparsity": 0.0}),
 }
 # the architectures that read sequence batches (tests/test_seq2seq.py covers the pair models)
 SEQUENCE_ARCHS = [name for name, arch in ARCHS.items() if arch.model.consumes is SequenceBatch]
@@ -77,7 +78,8 @@ def test_build_graph_tags_steps_and_names_states(name):
         assert [L.step for L in sample.step_losses] == sorted(L.step for L in sample.step_losses)
     if sample.recurrent_weight is not None:
         assert sample.recurrent_weight.ndim == 2
-        assert any(p is sample.recurrent_weight for p in sample.model.parameters())
+        held = sample.model.parameters() + sample.model.buffers()  # an ESN's W is a buffer
+        assert any(p is sample.recurrent_weight for p in held)
     # forward/backward smoke: every parameter gets a finite gradient of its own shape
     sample.loss.backward()
     for pname, p in sample.model.named_parameters():
@@ -322,3 +324,22 @@ def test_a_model_written_as_hooks_gets_the_shared_unroll():
     more = model(Tensor(x[:1]), state=run.state, t0=6)
     assert more.states[0].name == "h[7]" and more.states[0].item() == 23.0
     assert [o.name for o in more.outputs] == ["o[7]"]  # default emit: the first of `emits`
+
+
+def test_leaky_rnn_learned_alpha_is_a_parameter_with_an_exact_gradient():
+    task = get_task("copy", delay=1)
+    manual_seed(0)
+    model = get_arch("leaky-rnn").build(task, hidden=3, alpha="learned").to(np.float64)
+    assert "alpha_logit" in dict(model.named_parameters())
+    start = 1 / (1 + np.exp(-model.alpha_logit.data))
+    assert start.min() >= 0.05 - 1e-9 and start.max() <= 0.95 + 1e-9
+    batch = task.sample(2, 4, rng=np.random.default_rng(1))
+
+    def loss(*params):
+        return task.loss(model(Tensor(batch.x.astype(np.float64))).outputs, batch)[0]
+
+    assert gradcheck(loss, *model.parameters())
+    loss().backward()
+    assert np.abs(model.alpha_logit.grad).max() > 0  # alpha is read by the step, not ignored
+    with pytest.raises(ValueError, match="'learned'"):
+        get_arch("leaky-rnn").build(task, alpha="trained")

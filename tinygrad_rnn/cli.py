@@ -207,6 +207,8 @@ def cmd_trace(args) -> int:
     if not sample.states:
         raise CLIError(f"trace: {args.arch} has no per-step hidden states to report; "
                        f"try --ops for the node-by-node trace")
+    if not any(h.requires_grad for h in sample.states):
+        return _trace_fixed_states(args, sample, console)
     report = bptt_report(sample.loss, sample.states, params=sample.model, console=console,
                          last_step_only=args.last_step, recurrent_weight=sample.recurrent_weight,
                          clip=args.clip, print_report=not args.json)
@@ -215,11 +217,55 @@ def cmd_trace(args) -> int:
     return 0
 
 
+def _trace_fixed_states(args, sample, console) -> int:
+    """The trace of a net whose states need no gradient (an echo state network's reservoir).
+
+    Backward runs and stops at the readout: no state requires grad, so dL/dh(t) is never
+    computed and nothing reaches the reservoir's fixed matrices.
+    """
+    import json
+
+    from rich.table import Table
+
+    from viz.graph import norm
+
+    sample.loss.backward()
+    rows = [{"tensor": name, "kind": "parameter", "trained": True,
+             "grad_norm": norm(param.grad)} for name, param in sample.model.named_parameters()]
+    rows += [{"tensor": name, "kind": "buffer", "trained": False, "grad_norm": None}
+             for name, _ in sample.model.named_buffers()]
+    states = [h.name or f"h[{t}]" for t, h in enumerate(sample.states, 1)]
+    trained = ", ".join(row["tensor"] for row in rows if row["trained"])
+    fixed = ", ".join(row["tensor"] for row in rows if not row["trained"]) or "none"
+    why = (f"No gradient flows into the reservoir of {args.arch}: its matrices ({fixed}) are "
+           f"fixed buffers and the input needs no gradient, so no state h(t) requires grad. "
+           f"Backward starts at the loss and stops at the readout o(t) = c + V h(t): only "
+           f"{trained} get gradients; dL/dh(t) is never computed, so there is no "
+           f"back-propagation through time to trace (the readout is fitted by ridge "
+           f"regression, a linear least-squares problem on the states).")
+    if args.json:
+        print(json.dumps({"schema": 1, "arch": args.arch, "T": args.steps, "kind": "fixed",
+                          "states_require_grad": False, "explanation": why,
+                          "states": states, "tensors": rows}))
+        return 0
+    console.print(why, markup=False)
+    table = Table(title=f"{args.arch}, T = {args.steps}: gradients after backward")
+    for column in ("tensor", "kind", "trained", "‖grad‖"):
+        table.add_column(column, justify="right" if column == "‖grad‖" else "left")
+    for row in rows:
+        grad = "no gradient (fixed)" if row["grad_norm"] is None else f"{row['grad_norm']:.3e}"
+        table.add_row(row["tensor"], row["kind"], "yes" if row["trained"] else "no", grad)
+    for name in states:
+        table.add_row(name, "state", "no", "not computed (requires_grad False)")
+    console.print(table)
+    return 0
+
+
 def _register_train(p):
     p.add_argument("arch", metavar="ARCH", help="architecture name (see `tinygrad-rnn list`)")
     p.add_argument("--task", default=None, metavar="TASK",
-                   help="adding, copy, parity, nextchar, sine or tagging (default: the "
-                        "architecture's own)")
+                   help="adding, copy, parity, nextchar, sine, tagging or mackey-glass "
+                        "(default: the architecture's own)")
     p.add_argument("--steps", type=int, default=None, metavar="T",
                    help="sequence length T (default: the task's)")
     p.add_argument("--iters", type=int, default=300, metavar="N", help="training iterations")
@@ -235,6 +281,9 @@ def _register_train(p):
                    help="clip the gradients' joint L2 norm to MAX")
     p.add_argument("--clip-value", type=float, default=None, metavar="V",
                    help="clip every gradient element into [-V, V]")
+    p.add_argument("--flow-reg", type=float, default=0.0, metavar="LAMBDA",
+                   help="information-flow regularizer (Pascanu et al. 2013) with weight "
+                        "LAMBDA; vanilla rnn only")
     p.add_argument("--eval-every", type=int, default=50, metavar="N",
                    help="measure the held-out loss every N iterations")
     p.add_argument("--option", "-O", action="append", default=[], metavar="KEY=VALUE",
@@ -279,7 +328,8 @@ def _train_config(args):
     return TrainConfig(arch=args.arch, task=args.task, steps=args.steps, iters=args.iters,
                        batch=args.batch, hidden=args.hidden, lr=args.lr,
                        optimizer=args.optimizer, momentum=args.momentum, bptt=args.bptt,
-                       clip_norm=args.clip_norm, clip_value=args.clip_value, seed=args.seed,
+                       clip_norm=args.clip_norm, clip_value=args.clip_value,
+                       flow_reg=args.flow_reg, seed=args.seed,
                        eval_every=args.eval_every, arch_options=arch_options,
                        task_options=task_opts)
 
@@ -316,6 +366,8 @@ def cmd_train(args) -> int:
                if result.baseline > 0 else None}
     if "accuracy" in result.test:
         figures["held-out accuracy"] = result.test["accuracy"]
+    if "nrmse" in result.test:
+        figures["held-out NRMSE (RMSE / range)"] = result.test["nrmse"]
     if result.free_running is not None:
         figures["held-out loss, teacher forced"] = result.test["loss"]
         figures["held-out loss, free running"] = result.free_running["loss"]

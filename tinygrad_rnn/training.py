@@ -18,6 +18,7 @@ from .autograd import no_grad
 from .init import manual_seed
 from .models import get_arch, model_inputs, run_on
 from .models.base import SequenceModel, detach_state
+from .models.esn import EchoStateNetwork
 from .tasks import Batch, SequenceBatch, Task, get_task
 from .tensor import Tensor
 
@@ -40,6 +41,7 @@ class TrainConfig:
     bptt: int | None = None  # truncated BPTT chunk length K; None: full BPTT
     clip_norm: float | None = None
     clip_value: float | None = None
+    flow_reg: float = 0.0  # lambda of the information-flow regularizer (vanilla rnn only)
     seed: int = 0
     eval_every: int = 50
     eval_batch: int = 256
@@ -84,6 +86,9 @@ def _check_config(config: TrainConfig) -> None:
         value = getattr(config, what)
         if value is not None and not value > 0:
             raise ValueError(f"{what} must be > 0, got {value!r}")
+    if not (isinstance(config.flow_reg, (int, float)) and config.flow_reg >= 0
+            and np.isfinite(config.flow_reg)):
+        raise ValueError(f"flow_reg must be a number >= 0, got {config.flow_reg!r}")
     if config.optimizer not in ("adam", "sgd"):
         raise ValueError(f"optimizer must be adam or sgd, got {config.optimizer!r}")
 
@@ -103,7 +108,7 @@ def _counted(task: Task, batch: Batch, start: int, stop: int) -> int:
 
 
 def bptt_backward(model: SequenceModel, task: Task, batch: Batch, bptt: int | None = None,
-                  x: Tensor | None = None) -> float:
+                  x: Tensor | None = None, flow_reg: float = 0.0) -> float:
     """Forward and backward over one batch, accumulating gradients; returns the mean loss.
 
     bptt=K cuts the unroll into chunks of K steps: the state's values carry from one chunk to
@@ -111,6 +116,8 @@ def bptt_backward(model: SequenceModel, task: Task, batch: Batch, bptt: int | No
     Each chunk's summed loss is divided by the number of counted targets in the whole
     sequence, so with K >= T this is exactly full BPTT on the mean loss.
     x: the inputs as a Tensor (default: batch.x), e.g. one that requires grad to inspect.
+    flow_reg=lambda > 0 adds lambda times the information-flow penalty of each chunk's states
+    (see flow_backward); the returned loss is the task's alone.
     """
     if bptt is not None and not model.truncatable and bptt < batch.steps:
         raise ValueError(f"{model.scope_name} cannot be trained with truncated BPTT: it needs the "
@@ -131,7 +138,10 @@ def bptt_backward(model: SequenceModel, task: Task, batch: Batch, bptt: int | No
                         **_slice_inputs(inputs, start, stop))
             loss, _ = task.loss(run.outputs, batch, t0=start, reduction="sum")
             scaled = loss * (1.0 / total_targets)
-            scaled.backward()
+            if flow_reg:
+                flow_backward(model, run.states, scaled, flow_reg)
+            else:
+                scaled.backward()
             total += float(scaled.item())
         else:
             with no_grad():  # nothing to learn from here: only the state's values go on
@@ -141,14 +151,33 @@ def bptt_backward(model: SequenceModel, task: Task, batch: Batch, bptt: int | No
     return total
 
 
-def batch_backward(model, task: Task, batch, bptt: int | None = None) -> float:
+def flow_backward(model: SequenceModel, states: list, loss: Tensor, flow_reg: float) -> float:
+    """Backward of loss + flow_reg * Omega, Omega the flow penalty of Pascanu et al. (2013).
+
+    Two passes, as the paper's dL/dh(t) is a constant of the penalty: the first backward (graph
+    kept) gives the loss's gradients and g(t) = dL/dh(t); the second adds the gradient of
+    flow_reg * Omega(h, W; g) with g held fixed. Returns Omega's value.
+    """
+    for h in states:
+        h.retain_grad()
+    loss.backward(retain_graph=True)
+    grads = [None if h.grad is None else np.array(h.grad) for h in states]
+    penalty = model.flow_penalty(states, grads)
+    if penalty.requires_grad:
+        (penalty * flow_reg).backward()
+    return float(penalty.item())
+
+
+def batch_backward(model, task: Task, batch, bptt: int | None = None,
+                   flow_reg: float = 0.0) -> float:
     """Forward and backward over one batch of any type, accumulating gradients; the mean loss.
 
-    A sequence batch goes through bptt_backward (full or truncated BPTT); any other batch is
-    one forward of the whole batch, teacher forced where the model feeds back its outputs.
+    A sequence batch goes through bptt_backward (full or truncated BPTT, the flow penalty when
+    flow_reg > 0); any other batch is one forward of the whole batch, teacher forced where the
+    model feeds back its outputs.
     """
     if isinstance(batch, SequenceBatch):
-        return bptt_backward(model, task, batch, bptt)
+        return bptt_backward(model, task, batch, bptt, flow_reg=flow_reg)
     loss, _ = task.loss(run_on(model, task, batch).outputs, batch)
     loss.backward()
     return float(loss.item())
@@ -185,6 +214,15 @@ def prepare(config: TrainConfig) -> tuple:
         raise ValueError(f"truncated BPTT (--bptt) cuts one sequence into chunks; task "
                          f"{task.name!r} makes {task.batch_type.__name__}es, train {arch.name} "
                          f"without --bptt")
+    if config.flow_reg:
+        if not hasattr(model, "flow_penalty"):
+            raise ValueError(f"flow_reg: {arch.name} has no information-flow penalty (it is "
+                             f"written for the vanilla rnn)")
+        model.flow_penalty([], [])  # raises when the model's transition is not the vanilla one
+    if isinstance(model, EchoStateNetwork) and task.classify:
+        fits = [name for name in arch.compatible_tasks() if not get_task(name).classify]
+        raise ValueError(f"esn fits a linear readout to real-valued targets; task {task.name!r} "
+                         f"has class labels (tasks that fit esn: {', '.join(fits)})")
     if config.bptt is not None and not model.truncatable and config.bptt < steps:
         raise ValueError(f"{arch.name} cannot be trained with truncated BPTT (--bptt): it needs "
                          f"the whole sequence at once")
@@ -201,6 +239,8 @@ def train(config: TrainConfig, on_progress: Callable | None = None,
     has already checked the config with it.
     """
     task, steps, model = prepared if prepared is not None else prepare(config)
+    if isinstance(model, EchoStateNetwork):
+        return train_readout(config, task, steps, model, on_progress)
     params = model.parameters()
     opt = make_optimizer(config, params)
     train_rng = np.random.default_rng(config.seed)
@@ -213,7 +253,7 @@ def train(config: TrainConfig, on_progress: Callable | None = None,
     for it in range(1, config.iters + 1):
         batch = task.sample(config.batch, steps, rng=train_rng)
         opt.zero_grad()
-        loss = batch_backward(model, task, batch, config.bptt)
+        loss = batch_backward(model, task, batch, config.bptt, flow_reg=config.flow_reg)
         if config.clip_value is not None:
             optim.clip_grad_value_(params, config.clip_value)
         clip = None
@@ -239,3 +279,71 @@ def train(config: TrainConfig, on_progress: Callable | None = None,
     return TrainResult(config=config, task=task.name, steps=steps, baseline=baseline, test=test,
                        free_running=free, history=history, seconds=seconds,
                        parameters=int(sum(p.size for p in params)))
+
+
+# ------------------------------------------------------------------ echo state networks (readout)
+
+
+def train_readout(config: TrainConfig, task: Task, steps: int, model: EchoStateNetwork,
+                  on_progress: Callable | None = None) -> TrainResult:
+    """Fit an echo state network's readout on one batch of config.batch sequences.
+
+    The reservoir runs once over the batch (no graph: it is never trained); its states at the
+    counted (masked-in) steps are the regressors. readout=ridge solves the ridge regression in
+    closed form (one "iteration"); readout=gd runs config.iters full-batch steps of the
+    optimiser on the readout's mean squared error, through the engine's autograd.
+    """
+    if not task.per_step or task.classify:  # prepare() has said so already for the CLI
+        raise ValueError(f"esn fits a linear readout to real targets at every step; task "
+                         f"{task.name!r} is not one")
+    rng = np.random.default_rng(config.seed)
+    test_batch = task.sample(config.eval_batch, steps, rng=np.random.default_rng(
+        config.seed + 1_000_003), split="test")
+    baseline = task.baseline(test_batch)
+    begin = time.perf_counter()
+    batch = task.sample(config.batch, steps, rng=rng)
+    counted = np.arange(batch.steps) if batch.mask is None else np.flatnonzero(batch.mask)
+    states = model.reservoir_states(batch.x)[counted].reshape(-1, model.hidden_size)
+    targets = batch.y[counted].reshape(len(states), -1)
+    history = []
+    if model.readout == "ridge":
+        model.fit_ridge(states, targets)
+        iters = 1
+        train_loss = _readout_loss(model, states, targets)
+    else:
+        iters = config.iters
+        opt = make_optimizer(config, model.parameters())
+        train_loss = fit_readout_gd(model, states, targets, opt, iters, on_progress)
+    test = evaluate(model, task, test_batch)
+    history.append({"iter": iters, "train_loss": train_loss, "test_loss": test["loss"]})
+    if on_progress is not None:
+        on_progress(iters, iters, train_loss, test, None)
+    seconds = time.perf_counter() - begin
+    return TrainResult(config=config, task=task.name, steps=steps, baseline=baseline, test=test,
+                       free_running=None, history=history, seconds=seconds,
+                       parameters=int(sum(p.size for p in model.parameters())))
+
+
+def fit_readout_gd(model: EchoStateNetwork, states: np.ndarray, targets: np.ndarray, opt,
+                   iters: int, on_progress: Callable | None = None) -> float:
+    """Train the readout o = c + V h by `iters` full-batch steps of `opt` on the mean squared
+    error over the given states, through the engine's autograd; returns the last loss.
+
+    Shapes: states (N, H), targets (N, C).
+    """
+    X, Y = Tensor(states.astype(model.V.dtype)), targets.astype(model.V.dtype)
+    train_loss = float("nan")
+    for it in range(1, iters + 1):
+        opt.zero_grad()
+        loss = ((model.c + X @ model.V.T - Y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        train_loss = float(loss.item())
+        if on_progress is not None and it < iters:
+            on_progress(it, iters, train_loss, None, None)
+    return train_loss
+
+
+def _readout_loss(model: EchoStateNetwork, states: np.ndarray, targets: np.ndarray) -> float:
+    pred = states.astype(np.float64) @ model.V.data.T.astype(np.float64) + model.c.data
+    return float(np.mean((pred - targets) ** 2))

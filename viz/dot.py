@@ -99,6 +99,8 @@ def title_lines(attrs: dict, name: str | None, shape: str) -> list:
     """The visible lines of a tensor node: name first, then op, then shape."""
     kind = attrs["kind"]
     if kind == "constant":
+        if name:  # a module's buffer: a fixed matrix, not a number mixed into an op
+            return [name, f"fixed · {shape}"]
         value = attrs.get("value")
         return [_array_text(value) if value is not None else "const"]
     if kind in ("param", "input"):

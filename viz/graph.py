@@ -33,11 +33,24 @@ def _parameter_class():
     return Parameter
 
 
-def _kind(tensor, is_root: bool, is_param: bool) -> str:
-    """param / input / constant / tensor (a named intermediate) / op / loss (the root)."""
+def _buffer_class():
+    """tinygrad_rnn.nn.Buffer, or None while the nn package is not importable."""
+    try:
+        from tinygrad_rnn.nn import Buffer
+    except ImportError:
+        return None
+    return Buffer
+
+
+def _kind(tensor, is_root: bool, is_param: bool, buffer=None) -> str:
+    """param / input / constant / tensor (a named intermediate) / op / loss (the root).
+
+    A module's buffer (a fixed reservoir) is a constant, however large and named."""
     if is_root and tensor.parents:
         return "loss" if tensor.data.size == 1 else "output"
     if not tensor.parents:
+        if buffer is not None and isinstance(tensor, buffer):
+            return "constant"
         if is_param or (tensor.requires_grad and tensor.step is None):
             return "param"  # a trainable leaf shared by every step, even without nn.Parameter
         if tensor.name is None and tensor.data.size == 1 and not tensor.requires_grad:
@@ -129,7 +142,7 @@ def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
     if grads and recorded is None and root.requires_grad and not backward_has_run(root):
         recorded = record_gradients(root)
         _remember(root, recorded)
-    parameter = _parameter_class()
+    parameter, buffer = _parameter_class(), _buffer_class()
     graph = nx.DiGraph(root=root.id, backward_ran=recorded is not None)
     for tensor in tensors:
         is_param = parameter is not None and isinstance(tensor, parameter)
@@ -152,7 +165,7 @@ def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
             "loop": _loop_of(tensor),
             "requires_grad": bool(tensor.requires_grad),
             "is_param": bool(is_param),
-            "kind": _kind(tensor, tensor is root, is_param),
+            "kind": _kind(tensor, tensor is root, is_param, buffer),
             "grad_norm": None if grad is None else norm(grad),
             "grad": np.array(grad) if grad is not None and data.size <= SMALL else None,
         }

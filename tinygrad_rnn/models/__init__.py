@@ -10,6 +10,7 @@ One file per family (recurrent, gated, ...) holds the models; `catalog` holds th
 from .base import Run, SequenceModel, detach_state, unroll
 from .catalog import (ARCHS, Arch, GraphSample, IncompatibleError, UnknownArchError, build_graph,
                       get_arch, model_inputs, register, run_on)
+from .esn import EchoStateNetwork
 from .gated import GRU, LSTM
 from .recurrent import (BiRNN, BookRNN, ContextRNN, DeepRNN, LeakyRNN, MultiscaleRNN,
                         OutputFeedbackRNN, Seq2OneRNN, SkipRNN)
@@ -45,6 +46,9 @@ _CATALOG = [
     ("seq2seq-attention", "encoder-decoder with additive attention: every target step reads a "
      "softmax-weighted sum of all encoder states", "encoder-decoder", "reverse",
      AttentionSeq2Seq, "Bahdanau, Cho & Bengio 2015; DL book 10.4, 12.4.5.1"),
+    ("esn", "echo state network: a fixed random reservoir, only the linear readout is trained "
+     "(ridge regression)", "reservoir", "mackey-glass", EchoStateNetwork,
+     "Jaeger 2001; Lukosevicius 2012; DL book 10.8"),
 ]
 for _entry in _CATALOG:
     register(Arch(*_entry))

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import init
 from ..autograd import ShapeError, scope
-from ..nn import Linear, Module, ModuleList, RNNCell
+from ..nn import Linear, Module, ModuleList, Parameter, RNNCell
 from ..tensor import Tensor, cat
 from .base import BookSteps, Run, SequenceModel, Step, uniform_param, unroll
 
@@ -40,6 +40,40 @@ class BookRNN(SequenceModel):
         a = (self.b + h_prev @ self.W.T + x_t @ self.U.T).named(f"a[{t}]")
         h = a.tanh().named(f"h[{t}]")
         return Step(h, h)
+
+    def flow_penalty(self, states: list, grads: list) -> Tensor:
+        """Pascanu et al. (2013)'s regularizer, which keeps back-propagated gradients' norms.
+
+        Omega = sum_t mean_b (||g(t) dh(t)/dh(t-1)|| / ||g(t)|| - 1)^2 over the states h(t)
+        whose predecessor is a state (t >= 2), with g(t) = dL/dh(t) (one row per sequence)
+        held constant, as in the paper (eq. 9). Here dh(t)/dh(t-1) = diag(1 - h(t)^2) W,
+        so g(t) dh(t)/dh(t-1) = (g(t) * (1 - h(t)^2)) W. Rows with g(t) = 0 are left out.
+        Shapes: states and grads are lists of (B, H), h(t) as Tensors, g(t) as arrays.
+        """
+        if type(self).step is not BookRNN.step:
+            raise ValueError(f"flow_reg: the information-flow regularizer is written for the "
+                             f"vanilla rnn's transition h(t) = tanh(b + W h(t-1) + U x(t)); "
+                             f"{self.scope_name} has another")
+        if len(states) != len(grads):
+            raise ValueError(f"flow_penalty: {len(states)} states but {len(grads)} gradients")
+        total = None
+        for h, g in zip(states, grads):
+            if h.step is None or h.step < 2 or g is None:
+                continue
+            g = np.asarray(g, dtype=h.dtype)
+            g_norm = np.sqrt((g.astype(np.float64) ** 2).sum(axis=1))
+            counted = g_norm > 0
+            if not counted.any():
+                continue
+            inverse = np.where(counted, 1.0 / np.where(counted, g_norm, 1.0), 0.0)
+            back = (g * (1.0 - h * h)) @ self.W  # g(t) dh(t)/dh(t-1), (B, H)
+            # the tiny term keeps sqrt differentiable where a row of `back` is exactly 0
+            ratio = ((back * back).sum(axis=1) + 1e-30).sqrt() * inverse.astype(h.dtype)
+            term = ((ratio - 1.0) ** 2 * counted.astype(h.dtype)).sum() * (1.0 / counted.sum())
+            total = term if total is None else total + term
+        if total is None:
+            return Tensor(np.zeros((), dtype=self.W.dtype))
+        return total.named("flow_penalty")
 
 
 class Seq2OneRNN(BookRNN):
@@ -288,27 +322,34 @@ class LeakyRNN(BookRNN):
     """Leaky units: a running average of a tanh RNN's proposal (DL book 10.9.2).
 
     v(t) = tanh(b + W h(t-1) + U x(t)),  h(t) = alpha * h(t-1) + (1 - alpha) * v(t),
-    alpha fixed per unit: one value for all, or a spread of time scales tau from 1 to max_tau
-    (alpha = 1 - 1/tau, geometric spacing). Shapes as BookRNN; alpha (H,).
+    alpha per unit: one fixed value for all, a fixed spread of time scales tau from 1 to max_tau
+    (alpha = 1 - 1/tau, geometric spacing), or learned: alpha = sigmoid(alpha_logit), a
+    Parameter that starts at the spread (clipped into [0.05, 0.95]). Shapes as BookRNN;
+    alpha (H,).
     """
 
     scope_name = "leaky-rnn"
-    options = {"alpha": ("spread", "a number in [0, 1) for every unit, or spread"),
+    options = {"alpha": ("spread", "a number in [0, 1) for every unit, spread, or learned"),
                "max_tau": (32.0, "the slowest unit's time scale when alpha=spread")}
 
     def __init__(self, input_size: int, output_size: int, hidden_size: int = 16,
                  alpha: str = "spread", max_tau: float = 32.0):
         super().__init__(input_size, output_size, hidden_size)
-        if str(alpha) == "spread":
+        self.alpha_logit = None
+        if str(alpha) in ("spread", "learned"):
             if not max_tau >= 1:
                 raise ValueError(f"leaky-rnn: max_tau must be >= 1, got {max_tau!r}")
             tau = np.geomspace(1.0, max_tau, hidden_size)
             self.alpha = (1.0 - 1.0 / tau).astype(np.float32)
+            if str(alpha) == "learned":
+                start = np.clip(self.alpha, 0.05, 0.95)
+                self.alpha_logit = Parameter(np.log(start / (1.0 - start)).astype(np.float32))
         else:
             try:
                 value = float(alpha)
             except ValueError:
-                raise ValueError(f"leaky-rnn: alpha must be a number in [0, 1) or 'spread', "
+                raise ValueError(f"leaky-rnn: alpha must be a number in [0, 1), 'spread' or "
+                                 f"'learned', "
                                  f"got {alpha!r}") from None
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"leaky-rnn: alpha must be in [0, 1), got {value}")
@@ -317,8 +358,9 @@ class LeakyRNN(BookRNN):
     def step(self, x: BookSteps, h_prev: Tensor, t: int, **inputs) -> Step:
         x_t = x(t)
         v = (self.b + h_prev @ self.W.T + x_t @ self.U.T).tanh().named(f"v[{t}]")
+        alpha = self.alpha if self.alpha_logit is None else self.alpha_logit.sigmoid()
         # the self-connection alpha * h(t-1) is linear: with alpha near 1 gradients pass unshrunk
-        h = (self.alpha * h_prev + (1.0 - self.alpha) * v).named(f"h[{t}]")
+        h = (alpha * h_prev + (1.0 - alpha) * v).named(f"h[{t}]")
         return Step(h, h)
 
 

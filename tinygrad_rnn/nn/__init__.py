@@ -2,7 +2,7 @@
 
 from .cells import GRUCell, LSTMCell, RNNCell
 from .layers import Embedding, Linear
-from .module import Module, ModuleList, Parameter
+from .module import Buffer, Module, ModuleList, Parameter
 
-__all__ = ["Module", "ModuleList", "Parameter", "Linear", "Embedding", "RNNCell", "LSTMCell",
-           "GRUCell"]
+__all__ = ["Module", "ModuleList", "Parameter", "Buffer", "Linear", "Embedding", "RNNCell",
+           "LSTMCell", "GRUCell"]

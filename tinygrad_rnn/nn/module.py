@@ -1,4 +1,4 @@
-"""Module and Parameter: registration, dotted names, state dicts, and a scope per sub-module."""
+"""Module, Parameter and Buffer: registration, dotted names, state dicts, a scope per sub-module."""
 
 from __future__ import annotations
 
@@ -22,6 +22,19 @@ class Parameter(Tensor):
         return "Parameter" + super().__repr__()[len("Tensor"):]
 
 
+class Buffer(Tensor):
+    """A non-trained Tensor a Module keeps (an echo state network's reservoir): requires_grad
+    is False, it is in `state_dict()` and moved by `to()`, never in `parameters()`."""
+
+    __slots__ = ()
+
+    def __init__(self, data, dtype=None, name: str | None = None):
+        super().__init__(data, requires_grad=False, dtype=dtype, name=name)
+
+    def __repr__(self) -> str:
+        return "Buffer" + super().__repr__()[len("Tensor"):]
+
+
 class LoadResult(NamedTuple):
     """What `load_state_dict(strict=False)` skipped."""
 
@@ -41,6 +54,7 @@ class Module:
     def __init__(self):
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_buffers", {})
 
     def __setattr__(self, name: str, value) -> None:
         if "_parameters" not in self.__dict__:
@@ -48,7 +62,11 @@ class Module:
                                  f"before assigning {name!r}")
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
-        if isinstance(value, Parameter):
+        self._buffers.pop(name, None)
+        if isinstance(value, Buffer):
+            value.name = name
+            self._buffers[name] = value
+        elif isinstance(value, Parameter):
             value.name = name
             self._parameters[name] = value
         elif isinstance(value, Module):
@@ -62,6 +80,7 @@ class Module:
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._buffers.pop(name, None)
         object.__delattr__(self, name)
 
     def __call__(self, *args, **kwargs):
@@ -98,27 +117,66 @@ class Module:
     def parameters(self) -> list:
         return [param for _, param in self.named_parameters()]
 
+    def register_buffer(self, name: str, array) -> Buffer:
+        """Keep `array` as the non-trained tensor self.<name> (a reservoir, a running statistic).
+
+        It is in state_dict(), moved by to(), never in parameters(); the viz draws it as a
+        constant. Returns the Buffer.
+        """
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"register_buffer: name must be an identifier, got {name!r}")
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"register_buffer: {type(self).__name__} already has a parameter or "
+                           f"module called {name!r}")
+        buffer = self._as_buffer(name, array)
+        setattr(self, name, buffer)
+        return buffer
+
+    @staticmethod
+    def _as_buffer(name: str, array) -> Buffer:
+        data = array.data if isinstance(array, Tensor) else np.asarray(array)
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"register_buffer: {name!r} must be numeric, got dtype {data.dtype}")
+        return Buffer(np.array(data, copy=True), name=name)
+
+    def named_buffers(self) -> Iterator[tuple]:
+        """(dotted name, Buffer) in registration order."""
+        for prefix, module in self.named_modules():
+            for name, buffer in module._buffers.items():
+                yield (f"{prefix}.{name}" if prefix else name), buffer
+
+    def buffers(self) -> list:
+        return [buffer for _, buffer in self.named_buffers()]
+
     def zero_grad(self) -> None:
         for param in self.parameters():
             param.grad = None
 
     def to(self, dtype) -> Module:
-        """Cast every parameter (and its gradient) to dtype, in place; returns self."""
+        """Cast every parameter (and its gradient) and every floating buffer to dtype, in place;
+        returns self."""
         for param in self.parameters():
             param.data = param.data.astype(dtype)
             if param.grad is not None:
                 param.grad = param.grad.astype(dtype)
+        for buffer in self.buffers():
+            if buffer.data.dtype.kind == "f":  # an integer buffer (a count) stays integer
+                buffer.data = buffer.data.astype(dtype)
         return self
 
     # ------------------------------------------------------------------------------ state dict
 
     def state_dict(self) -> dict:
-        """Dotted name -> a copy of the parameter's array."""
-        return {name: param.data.copy() for name, param in self.named_parameters()}
+        """Dotted name -> a copy of the array of each parameter, then of each buffer."""
+        state = {name: param.data.copy() for name, param in self.named_parameters()}
+        state.update((name, buffer.data.copy()) for name, buffer in self.named_buffers())
+        return state
 
     def load_state_dict(self, state: dict, strict: bool = True) -> LoadResult:
-        """Replace each parameter's data in place with a copy of state[name] (dtype included)."""
+        """Replace each parameter's and buffer's data in place with a copy of state[name] (dtype
+        included)."""
         params = dict(self.named_parameters())
+        params.update(self.named_buffers())
         missing = [name for name in params if name not in state]
         unexpected = [name for name in state if name not in params]
         if strict and (missing or unexpected):
@@ -141,7 +199,7 @@ class Module:
                 raise ShapeError(f"load_state_dict into {type(self).__name__}: key {name!r} has "
                                  f"shape {array.shape} in the state dict but {param.data.shape} "
                                  f"in the model")
-            if array.dtype.kind != "f":
+            if array.dtype.kind != "f" and not isinstance(param, Buffer):
                 raise TypeError(f"load_state_dict: key {name!r} has dtype {array.dtype}; "
                                 f"parameters must be floating point")
             arrays[name] = array

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from .base import Batch, SequenceBatch, SequenceTask, Task, UnknownTaskError
 from .pairs import PairBatch, PairTask, ReverseTask, SortTask
+from .mackey_glass import MackeyGlassTask
 from .synthetic import AddingTask, CopyTask, ParityTask, SineTask, TaggingTask
 from .text import NextCharTask
 
 TASKS: dict = {}
 for _cls in (AddingTask, CopyTask, ParityTask, NextCharTask, SineTask, TaggingTask, ReverseTask,
-             SortTask):
+             SortTask, MackeyGlassTask):
     TASKS[_cls.name] = _cls
 
 
@@ -33,4 +34,4 @@ def get_task(name: str, **options) -> Task:
 
 __all__ = ["TASKS", "get_task", "Task", "SequenceTask", "PairTask", "Batch", "SequenceBatch",
            "PairBatch", "UnknownTaskError", "ReverseTask", "SortTask", "AddingTask", "CopyTask",
-           "ParityTask", "NextCharTask", "SineTask", "TaggingTask"]
+           "ParityTask", "NextCharTask", "SineTask", "TaggingTask", "MackeyGlassTask"]
