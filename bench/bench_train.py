@@ -110,7 +110,8 @@ def main(argv=None) -> None:
                     arch, args.iters))
     for arch in archs:
         eng = samples[("engine", arch)]
-        line = f"{arch:<5} engine {statistics.median(eng):6.1f} it/s [{min(eng):.1f}-{max(eng):.1f}]"
+        line = (f"{arch:<5} engine {statistics.median(eng):6.1f} it/s "
+                f"[{min(eng):.1f}-{max(eng):.1f}]")
         if torch is not None:
             ref = samples[("torch", arch)]
             ratio = statistics.median(eng) / statistics.median(ref)

@@ -58,6 +58,7 @@ RULES = {
     "softmax": "y * (g - sum(g * y))",
     "log_softmax": "g - softmax(x) * sum(g)",
     "cross_entropy": "g * (softmax(logits) - onehot(target))",
+    "linear": "linear: g @ W to x, g^T x to W, g summed to b",
     None: "leaf: accumulate into .grad",
 }
 
