@@ -30,6 +30,7 @@ import bench_engine as harness  # noqa: E402
 import argparse  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
+import tracemalloc  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -209,6 +210,27 @@ def time_interleaved(contestants: dict, reps: int, inner: int) -> dict:
     return samples
 
 
+def peak_bytes(fn) -> int:
+    """Peak bytes traced while fn() runs (numpy reports its arrays to tracemalloc), the result
+    dropped; what the call holds at its high-water mark: the record, saved arrays, gradients."""
+    fn()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def memory(name: str) -> dict:
+    kind, T, B, D, H, C = WORKLOADS[name]
+    params, X, Y = make_problem(kind, T, B, D, H, C)
+    out = {"engine": peak_bytes(make_backend(kind, params, X, Y, ENGINE)),
+           "numpy": peak_bytes(lambda: NUMPY[kind](params, X, Y))}
+    # (PyTorch allocates outside Python's allocator: tracemalloc cannot see it, so no figure)
+    return out
+
+
 def run(name: str, reps: int) -> dict:
     kind, T, B, D, H, C = WORKLOADS[name]
     params, X, Y = make_problem(kind, T, B, D, H, C)
@@ -234,6 +256,8 @@ def main(argv=None) -> None:
     parser.add_argument("--workloads", default="rnn,lstm,tiny")
     parser.add_argument("--keep-openblas-env", action="store_true")
     parser.add_argument("--default-malloc", action="store_true")
+    parser.add_argument("--memory", action="store_true",
+                        help="peak traced memory of one training step instead of timings")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.workloads.split(",") if n.strip()]
     for n in names:
@@ -245,6 +269,13 @@ def main(argv=None) -> None:
     print(f"OpenBLAS env: {'unset for this run: ' + dropped if dropped else 'as inherited'}; "
           f"load average {os.getloadavg()[0]:.1f}; {args.reps} interleaved repetitions")
     print("median ms per training step [min-max]; ratio = median / the engine's median\n")
+    if args.memory:
+        for name in names:
+            peaks = memory(name)
+            print(f"{name}: peak traced memory of one step: engine {peaks['engine'] / 2**20:.2f} "
+                  f"MiB, hand numpy {peaks['numpy'] / 2**20:.2f} MiB, engine/numpy "
+                  f"{peaks['engine'] / peaks['numpy']:.2f}")
+        return
     for name in names:
         samples = run(name, args.reps)
         med = {k: statistics.median(v) for k, v in samples.items()}
