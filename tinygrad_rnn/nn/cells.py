@@ -118,7 +118,8 @@ class GRUCell(_Cell):
         self._check_state(h, x)
         gi, gh = self._affine(x, h)
         H = self.hidden_size
-        r = (gi[..., 0:H] + gh[..., 0:H]).sigmoid().named("r")  # reset gate
-        z = (gi[..., H:2 * H] + gh[..., H:2 * H]).sigmoid().named("z")  # update gate
+        rz = gi[..., 0:2 * H] + gh[..., 0:2 * H]  # both gates' pre-activations, one add
+        r = rz[..., 0:H].sigmoid().named("r")  # reset gate
+        z = rz[..., H:2 * H].sigmoid().named("z")  # update gate
         n = (gi[..., 2 * H:3 * H] + r * gh[..., 2 * H:3 * H]).tanh().named("n")
         return (1 - z) * n + z * h
