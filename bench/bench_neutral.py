@@ -199,14 +199,16 @@ NUMPY = {"rnn": numpy_rnn, "lstm": numpy_lstm}
 
 
 def time_interleaved(contestants: dict, reps: int, inner: int) -> dict:
-    """Per contestant: the per-call seconds of each repetition, contestants taking turns."""
-    samples = {name: [] for name in contestants}
+    """Per (contestant, clock): the per-call seconds of each repetition by wall time and by
+    process CPU time (what a shared machine's load disturbs least), contestants taking turns."""
+    samples = {}
     for _ in range(reps):
         for name, fn in contestants.items():
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             for _ in range(inner):
                 fn()
-            samples[name].append((time.perf_counter() - start) / inner)
+            samples.setdefault((name, "wall"), []).append((time.perf_counter() - start) / inner)
+            samples.setdefault((name, "cpu"), []).append((time.process_time() - cpu) / inner)
     return samples
 
 
@@ -268,7 +270,7 @@ def main(argv=None) -> None:
     dropped = ", ".join(f"{k}={v}" for k, v in harness._BLAS_ENV_DROPPED.items())
     print(f"OpenBLAS env: {'unset for this run: ' + dropped if dropped else 'as inherited'}; "
           f"load average {os.getloadavg()[0]:.1f}; {args.reps} interleaved repetitions")
-    print("median ms per training step [min-max]; ratio = median / the engine's median\n")
+    print("median ms per training step [min-max], by process CPU time and by wall time\n")
     if args.memory:
         for name in names:
             peaks = memory(name)
@@ -278,17 +280,20 @@ def main(argv=None) -> None:
         return
     for name in names:
         samples = run(name, args.reps)
-        med = {k: statistics.median(v) for k, v in samples.items()}
         kind, T, B, D, H, C = WORKLOADS[name]
         print(f"{name} ({kind} T={T} B={B} D={D} H={H} C={C})")
-        for k, v in samples.items():
-            print(f"  {k:<7} {med[k] * 1e3:8.3f} ms [{min(v) * 1e3:.3f}-{max(v) * 1e3:.3f}]"
-                  f"  engine/{k} = {med['engine'] / med[k]:.2f}")
-        verdicts = [f"engine/numpy {med['engine'] / med['numpy']:.2f}"]
-        if "torch" in med:
-            verdicts.append(f"engine/torch {med['engine'] / med['torch']:.2f} "
+        for clock in ("cpu", "wall"):
+            med = {who: statistics.median(v) for (who, c), v in samples.items() if c == clock}
+            cells = []
+            for who, m in med.items():
+                v = samples[(who, clock)]
+                cells.append(f"{who} {m * 1e3:.3f} ms [{min(v) * 1e3:.3f}-{max(v) * 1e3:.3f}]")
+            verdict = f"engine/numpy {med['engine'] / med['numpy']:.2f}"
+            if "torch" in med:
+                verdict += (f", engine/torch {med['engine'] / med['torch']:.2f} "
                             f"({'faster' if med['engine'] < med['torch'] else 'NOT faster'})")
-        print("  " + "; ".join(verdicts) + "\n")
+            print(f"  {clock:<4}  " + "; ".join(cells) + f"\n        {verdict}")
+        print()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ lr), clip_grad_norm_, evaluation on a 256-sequence test batch under no_grad at t
 iterations; batches from the same task sampler (numpy), so data cost is the same.
 
 Contestants alternate (engine rnn, torch RNNCell, engine lstm, ...) for `--rounds` rounds;
-the figure is the median it/s over the rounds and its spread (min-max). One BLAS/torch thread.
+the figure is the median it/s over the rounds and its spread (min-max), by process CPU time
+(what a shared machine's load disturbs least: every contestant is single-threaded) and by
+wall time. One BLAS/torch thread.
 
 Usage: python bench/bench_train.py [--iters 200] [--rounds 5] [--archs rnn,lstm,gru]
 """
@@ -39,17 +41,17 @@ SIZES = dict(task="adding", steps=50, hidden=64, batch=64, clip_norm=1.0, lr=1e-
 CELLS = {"rnn": "RNNCell", "lstm": "LSTMCell", "gru": "GRUCell"}
 
 
-def engine_run(arch: str, iters: int, seed: int = 0) -> float:
-    """Seconds of one `train` call (everything it does)."""
+def engine_run(arch: str, iters: int, seed: int = 0) -> tuple:
+    """(wall, CPU) seconds of one `train` call (everything it does)."""
     config = TrainConfig(arch, iters=iters, seed=seed, **SIZES)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     train(config)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-def torch_run(arch: str, iters: int, seed: int = 0) -> float:
-    """Seconds of the same training loop written by hand with a PyTorch cell."""
-    start = time.perf_counter()
+def torch_run(arch: str, iters: int, seed: int = 0) -> tuple:
+    """(wall, CPU) seconds of the same training loop written by hand with a PyTorch cell."""
+    start, cpu = time.perf_counter(), time.process_time()
     torch.manual_seed(seed)
     task = get_task("adding")
     steps, hidden = SIZES["steps"], SIZES["hidden"]
@@ -77,11 +79,11 @@ def torch_run(arch: str, iters: int, seed: int = 0) -> float:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, SIZES["clip_norm"])
         opt.step()
-        float(loss)
+        loss.item()
         if it % SIZES["eval_every"] == 0 or it == iters:
             with torch.no_grad():
-                float(torch.nn.functional.mse_loss(forward(test_x), test_y))
-    return time.perf_counter() - start
+                torch.nn.functional.mse_loss(forward(test_x), test_y).item()
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def main(argv=None) -> None:
@@ -100,25 +102,31 @@ def main(argv=None) -> None:
           f"BLAS: {harness.blas_info()}, 1 thread; load average {os.getloadavg()[0]:.1f}")
     print(f"train ARCH {' '.join(f'--{k} {v}' for k, v in SIZES.items())} --iters {args.iters}"
           f" (adam); {args.rounds} alternating rounds; median it/s [min-max]\n")
+    for arch in archs:  # warm-up (imports, PyTorch's first-call set-up), not timed
+        engine_run(arch, 2)
+        if torch is not None:
+            torch_run(arch, 2)
     samples: dict = {}
     for _ in range(args.rounds):
         for arch in archs:
-            samples.setdefault(("engine", arch), []).append(args.iters / engine_run(arch,
-                                                                                    args.iters))
+            runs = [("engine", engine_run)] + ([("torch", torch_run)] if torch is not None else [])
+            for who, fn in runs:
+                wall, cpu = fn(arch, args.iters)
+                samples.setdefault((who, arch, "wall"), []).append(args.iters / wall)
+                samples.setdefault((who, arch, "cpu"), []).append(args.iters / cpu)
+    for clock in ("cpu", "wall"):
+        print(f"it/s by {'process CPU time' if clock == 'cpu' else 'wall time'}:")
+        for arch in archs:
+            eng = samples[("engine", arch, clock)]
+            line = (f"  {arch:<5} engine {statistics.median(eng):6.1f} it/s "
+                    f"[{min(eng):.1f}-{max(eng):.1f}]")
             if torch is not None:
-                samples.setdefault(("torch", arch), []).append(args.iters / torch_run(
-                    arch, args.iters))
-    for arch in archs:
-        eng = samples[("engine", arch)]
-        line = (f"{arch:<5} engine {statistics.median(eng):6.1f} it/s "
-                f"[{min(eng):.1f}-{max(eng):.1f}]")
-        if torch is not None:
-            ref = samples[("torch", arch)]
-            ratio = statistics.median(eng) / statistics.median(ref)
-            line += (f"   torch {CELLS[arch]:<8} {statistics.median(ref):6.1f} it/s "
-                     f"[{min(ref):.1f}-{max(ref):.1f}]   engine/torch {ratio:.2f} "
-                     f"({'met' if ratio >= 1 else 'NOT met'})")
-        print(line)
+                ref = samples[("torch", arch, clock)]
+                ratio = statistics.median(eng) / statistics.median(ref)
+                line += (f"   torch {CELLS[arch]:<8} {statistics.median(ref):6.1f} it/s "
+                         f"[{min(ref):.1f}-{max(ref):.1f}]   engine/torch {ratio:.2f} "
+                         f"({'met' if ratio >= 1 else 'NOT met'})")
+            print(line)
 
 
 if __name__ == "__main__":
