@@ -269,8 +269,7 @@ def main(argv=None) -> None:
           f"BLAS: {harness.blas_info()}, 1 thread")
     dropped = ", ".join(f"{k}={v}" for k, v in harness._BLAS_ENV_DROPPED.items())
     print(f"OpenBLAS env: {'unset for this run: ' + dropped if dropped else 'as inherited'}; "
-          f"load average {os.getloadavg()[0]:.1f}; {args.reps} interleaved repetitions")
-    print("median ms per training step [min-max], by process CPU time and by wall time\n")
+          f"load average {os.getloadavg()[0]:.1f}")
     if args.memory:
         for name in names:
             peaks = memory(name)
@@ -278,6 +277,8 @@ def main(argv=None) -> None:
                   f"MiB, hand numpy {peaks['numpy'] / 2**20:.2f} MiB, engine/numpy "
                   f"{peaks['engine'] / peaks['numpy']:.2f}")
         return
+    print(f"{args.reps} interleaved repetitions; median ms per training step [min-max], by "
+          f"process CPU time and by wall time\n")
     for name in names:
         samples = run(name, args.reps)
         kind, T, B, D, H, C = WORKLOADS[name]
