@@ -7,7 +7,8 @@ the only thing that differs is the tensor each backend makes from numpy (`lib.te
 `lib.param`). At every step: a = x(t) @ U + h @ W + b, h = tanh(a) (LSTM: gates from the same
 affine map), o = h @ V + c, log_softmax, multiply by the one-hot target, sum; the loss is minus
 the total over T * B. Nothing is batched across steps, for anyone: the hand-written numpy does
-exactly these per-step matmuls forward and backward (`numpy_rnn`, `numpy_lstm`).
+exactly these per-step matmuls forward and backward (`numpy_rnn`, `numpy_lstm`). "tape" is the
+engine's same program recorded once on a `tinygrad_rnn.tape.Tape` and replayed (same bits).
 
 One training step = that forward, full BPTT, every parameter's gradient (no optimizer); float32,
 one BLAS thread, the contestants interleaved (round-robin repetitions), medians and the spread
@@ -94,6 +95,26 @@ def make_problem(kind: str, T: int, B: int, D: int, H: int, C: int, seed: int = 
     X = rng.normal(size=(T, B, D)).astype(np.float32)
     Y = np.eye(C, dtype=np.float32)[rng.integers(0, C, size=(T, B))]
     return params, X, Y
+
+
+def make_taped(kind, params, X, Y):
+    """The engine's program recorded once on a Tape (tinygrad_rnn.tape), then replayed."""
+    from tinygrad_rnn.tape import Tape
+
+    program = PROGRAMS[kind]
+    p = SimpleNamespace(**{k: Parameter(v.copy()) for k, v in params.items()})
+    T = X.shape[0]
+    inputs = [Tensor(X[t]) for t in range(T)] + [Tensor(Y[t]) for t in range(T)]
+    h0 = Tensor(np.zeros((X.shape[1], params["W"].shape[0]), dtype=np.float32))
+    tape = Tape(lambda *a: program(p, a[:T], a[T:], h0), *inputs)
+
+    def step():
+        for name in params:
+            getattr(p, name).grad = None
+        tape.replay(*inputs)
+        return {name: getattr(p, name).grad for name in params}
+
+    return step
 
 
 def make_backend(kind, params, X, Y, lib):
@@ -237,7 +258,8 @@ def run(name: str, reps: int) -> dict:
     kind, T, B, D, H, C = WORKLOADS[name]
     params, X, Y = make_problem(kind, T, B, D, H, C)
     contestants = {"engine": make_backend(kind, params, X, Y, ENGINE),
-                   "numpy": lambda: NUMPY[kind](params, X, Y)}
+                   "numpy": lambda: NUMPY[kind](params, X, Y),
+                   "tape": make_taped(kind, params, X, Y)}
     if TORCH is not None:
         contestants["torch"] = make_backend(kind, params, X, Y, TORCH)
     reference = contestants["engine"]()
@@ -289,10 +311,12 @@ def main(argv=None) -> None:
             for who, m in med.items():
                 v = samples[(who, clock)]
                 cells.append(f"{who} {m * 1e3:.3f} ms [{min(v) * 1e3:.3f}-{max(v) * 1e3:.3f}]")
-            verdict = f"engine/numpy {med['engine'] / med['numpy']:.2f}"
+            verdict = (f"engine/numpy {med['engine'] / med['numpy']:.2f}, "
+                       f"tape/numpy {med['tape'] / med['numpy']:.2f}")
             if "torch" in med:
                 verdict += (f", engine/torch {med['engine'] / med['torch']:.2f} "
-                            f"({'faster' if med['engine'] < med['torch'] else 'NOT faster'})")
+                            f"({'faster' if med['engine'] < med['torch'] else 'NOT faster'}), "
+                            f"tape/torch {med['tape'] / med['torch']:.2f}")
             print(f"  {clock:<4}  " + "; ".join(cells) + f"\n        {verdict}")
         print()
 
