@@ -100,7 +100,8 @@ def main(argv=None) -> None:
             parser.error(f"unknown arch {a!r}; choose from {', '.join(CELLS)}")
     print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}; "
           f"BLAS: {harness.blas_info()}, 1 thread; load average {os.getloadavg()[0]:.1f}")
-    print(f"train ARCH {' '.join(f'--{k} {v}' for k, v in SIZES.items())} --iters {args.iters}"
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in SIZES.items())
+    print(f"train ARCH {flags} --iters {args.iters}"
           f" (adam); {args.rounds} alternating rounds; median it/s [min-max]\n")
     for arch in archs:  # warm-up (imports, PyTorch's first-call set-up), not timed
         engine_run(arch, 2)
