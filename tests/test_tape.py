@@ -102,3 +102,23 @@ def test_hooks_are_refused_when_recording():
 
     with pytest.raises(TapeError, match="hook"):
         Tape(loss, Tensor(np.ones(3)))
+
+
+def test_verify_passes_a_static_program_and_catches_a_frozen_constant():
+    rng = np.random.default_rng(2)
+    net = Net(np.float64)
+    tape = Tape(net.loss, *_batch(rng, np.float64))
+    tape.verify(*_batch(rng, np.float64))  # the LSTM program is static: no error
+    assert all(p.grad is None for p in net.parameters())  # verify leaves .grad as it was
+
+    w = Tensor(np.ones(4), requires_grad=True)
+
+    def value_dependent(x):  # a mask made from x's values enters as a constant: frozen on tape
+        mask = Tensor((x.data == x.data.max()).astype(np.float64))
+        return (x * w * mask).sum()
+
+    x0 = Tensor(np.array([1.0, 2.0, 3.0, 4.0]))
+    tape = Tape(value_dependent, x0)
+    tape.verify(x0)  # on the recorded input both agree
+    with pytest.raises(TapeError, match="froze"):
+        tape.verify(Tensor(np.array([4.0, 3.0, 2.0, 1.0])))

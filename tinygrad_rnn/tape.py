@@ -16,6 +16,8 @@ recording and raises TapeError when one differs; a loss_fn whose branches depend
 targets baked in as constants) are frozen at their recorded values: pass anything that changes
 from call to call as an input. Leaves that require grad (parameters) are read afresh at every
 replay. Hooks and retain_grad are not replayed (recording one raises TapeError).
+`tape.verify(*inputs)` runs loss_fn afresh beside a replay and raises TapeError unless both
+agree to the bit: call it on a few batches to check that a loss_fn is safe to tape.
 """
 
 from __future__ import annotations
@@ -79,7 +81,37 @@ class Tape:
             self._ops.append((k, type(ctx), args, tuple(slot[p.id] for p in node.parents),
                               ctx.needs, node.data.shape))
         self._root = slot[loss.id]
+        self._fn = fn
         self.ops = len(self._ops)  # how many ops one replay runs
+
+    def verify(self, *inputs: Tensor) -> None:
+        """Run loss_fn afresh and the replay on these inputs and raise TapeError unless the loss
+        and every parameter's gradient agree to the bit (a frozen constant, a branch on values).
+        The parameters' .grad are left as they were."""
+        params = list(self._params.values())
+        kept = [p.grad for p in params]
+        try:
+            for p in params:
+                p.grad = None
+            fresh = self._fn(*inputs)
+            fresh.backward()
+            want = [p.grad for p in params]
+            for p in params:
+                p.grad = None
+            got = self.replay(*inputs)
+            if got != float(fresh.data.reshape(())):
+                raise TapeError(f"Tape.verify: the replayed loss {got!r} differs from a fresh "
+                                f"run's {float(fresh.data.reshape(()))!r}: loss_fn depends on "
+                                f"something the tape froze (a constant made from values, a "
+                                f"branch); do not tape it")
+            for p, w in zip(params, want):
+                if not np.array_equal(p.grad, w):
+                    raise TapeError(f"Tape.verify: the replayed gradient of "
+                                    f"{p.name or 'a parameter'} {p.shape} differs from a fresh "
+                                    f"run's; loss_fn depends on something the tape froze")
+        finally:
+            for p, g in zip(params, kept):
+                p.grad = g
 
     def replay(self, *inputs: Tensor) -> float:
         """Forward and backward on these inputs; gradients accumulate into the parameters'
