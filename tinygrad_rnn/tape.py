@@ -81,6 +81,9 @@ class Tape:
             self._ops.append((k, type(ctx), args, tuple(slot[p.id] for p in node.parents),
                               ctx.needs, node.data.shape))
         self._root = slot[loss.id]
+        # the backward walk visits ops and parameters only, children before parents
+        self._walk = sorted([op[0] for op in self._ops if self._requires[op[0]]]
+                            + list(self._params), reverse=True)
         self._fn = fn
         self.ops = len(self._ops)  # how many ops one replay runs
 
@@ -133,11 +136,17 @@ class Tape:
                 values[key] = ref.data
             else:
                 values[key] = ref
-        contexts = {}
+        contexts: list = [None] * len(values)
+        new = object.__new__
         for key, cls, args, parents, needs, shape in self._ops:
-            ctx = cls(**args) if args else object.__new__(cls)
+            ctx = cls(**args) if args else new(cls)
             ctx.needs = needs
-            out = ctx.forward(*[values[p] for p in parents])
+            if len(parents) == 2:
+                out = ctx.forward(values[parents[0]], values[parents[1]])
+            elif len(parents) == 1:
+                out = ctx.forward(values[parents[0]])
+            else:
+                out = ctx.forward(*[values[p] for p in parents])
             if type(out) is not np.ndarray:
                 out = np.asarray(out)
             if out.shape != shape:
@@ -148,24 +157,23 @@ class Tape:
         self._backward(values, contexts)
         return float(values[self._root].reshape(()))
 
-    def _backward(self, values: list, contexts: dict) -> None:
+    def _backward(self, values: list, contexts: list) -> None:
         """autograd.backward's walk over the recorded order (same accumulation, same bits)."""
         root = values[self._root]
         grads = {self._root: np.ones_like(root)}
         owned: dict = {}
         requires = self._requires
-        for key in range(len(values) - 1, -1, -1):
+        params = self._params
+        for key in self._walk:
             g = grads.pop(key, None)
             if g is None:
                 continue
-            param = self._params.get(key)
-            if param is not None:
+            entry = contexts[key]
+            if entry is None:
+                param = params[key]
                 if key not in owned:
                     g = np.array(g)
                 param.grad = g if param.grad is None else param.grad + g
-                continue
-            entry = contexts.get(key)
-            if entry is None:
                 continue
             ctx, parents = entry
             contributions = ctx.backward(g)
