@@ -10,6 +10,7 @@ interleaved (round-robin repetitions) so that machine noise hits them all alike:
     numpy/batched  hand-written numpy batching every time-independent matmul across steps
                    (the limit for any numpy engine); the ratios are given against this one
     torch          PyTorch eager built from the same primitives as the engine (when importable)
+    tape           the engine's model code recorded once on a tinygrad_rnn.tape.Tape, replayed
 
 Workloads (issue 2): W1 vanilla tanh RNN and W2 LSTM (T=50, B=32, D=64, H=128, 64 classes),
 W4 tiny tanh RNN (T=20, B=1, D=16, H=16, 16 classes: pure per-op overhead).
@@ -184,6 +185,24 @@ def make_engine(w: Workload, params: dict, X: np.ndarray, Y: np.ndarray):
         return model(p, X_t, Y_t)
 
     return step, record
+
+
+def make_taped(w: Workload, params: dict, X: np.ndarray, Y: np.ndarray):
+    """The engine's model code recorded once on a tinygrad_rnn.tape.Tape, then replayed."""
+    from tinygrad_rnn.tape import Tape
+
+    p = {name: Parameter(value.copy()) for name, value in params.items()}
+    X_t, Y_t = Tensor(X), Tensor(Y)
+    model = engine_lstm if w.kind == "lstm" else engine_rnn
+    tape = Tape(lambda x, y: model(p, x, y), X_t, Y_t)
+
+    def step():
+        for param in p.values():
+            param.grad = None
+        tape.replay(X_t, Y_t)
+        return {name: param.grad for name, param in p.items()}
+
+    return step
 
 
 def count_nodes(root: Tensor) -> tuple[int, int]:
@@ -467,6 +486,7 @@ def run_workload(w: Workload, reps: int) -> dict:
         "engine": engine_step,
         "numpy/step": make_numpy(w, params, X, Y, batched=False),
         "numpy/batched": make_numpy(w, params, X, Y, batched=True),
+        "tape": make_taped(w, params, X, Y),
     }
     if torch is not None:
         contestants["torch"] = make_torch(w, params, X, Y)
@@ -515,7 +535,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"malloc: {pinned if _MALLOC_PINNED else 'glibc defaults'}")
     print(f"repetitions: {reps} round-robin, median ms per training step\n")
 
-    columns = ["engine", "numpy/step", "numpy/batched", "torch"]
+    columns = ["engine", "tape", "numpy/step", "numpy/batched", "torch"]
     header = f"{'workload':<10}" + "".join(f"{c:>15}" for c in columns) + f"{'ops/step':>10}"
     print(header)
     print("-" * len(header))
@@ -542,7 +562,8 @@ def main(argv: list[str] | None = None) -> None:
         target = 8.0 if name == "W4" else 1.5
         engine_ratio = med["engine"] / med["numpy/batched"]
         verdict = f"engine {engine_ratio:.2f}x numpy/batched (target <= {target}x: " \
-                  f"{'met' if engine_ratio <= target else 'NOT met'})"
+                  f"{'met' if engine_ratio <= target else 'NOT met'}), tape " \
+                  f"{med['tape'] / med['numpy/batched']:.2f}x"
         if "torch" in med:
             faster = med["engine"] < med["torch"]
             verdict += f"; engine/torch {med['engine'] / med['torch']:.2f} " \

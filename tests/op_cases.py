@@ -281,6 +281,12 @@ CASES: tuple = (
            _torch_cross_entropy("sum"), (((4, 3),), ((2, 3, 5),))),
     OpCase("cross_entropy", "cross_entropy none", _cross_entropy("none"),
            _torch_cross_entropy("none"), (((4, 3),), ((2, 3, 5),))),
+    # ------------------------------------------------------------------------ fused, for speed
+    OpCase("linear", "linear", lambda x, w, b: F.linear(x, w, b),
+           lambda t, x, w, b: t.nn.functional.linear(x, w, b),
+           (((2, 3), (4, 3), (4,)), ((3,), (2, 3), (2,)), ((2, 2, 3), (4, 3), (4,)))),
+    OpCase("linear", "linear without bias", lambda x, w: F.linear(x, w),
+           lambda t, x, w: t.nn.functional.linear(x, w), (((2, 3), (4, 3)), ((2, 1, 3), (2, 3)))),
     # ------------------------------------------------------------- comparisons (no gradient)
     _compare("eq", lambda a, b: a == b, lambda t, a, b: a == b),
     _compare("ne", lambda a, b: a != b, lambda t, a, b: a != b),

@@ -38,6 +38,21 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     return x.log_softmax(axis)
 
 
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight^T (+ bias), recorded as one "linear" node with parents x, weight (and bias).
+
+    The same numbers as `x @ weight.T + bias` (three nodes); what nn.Linear and the cells use.
+    Shapes: x (..., in), weight (out, in), bias (out,) -> (..., out).
+    """
+    for what, value in (("x", x), ("weight", weight)) + ((("bias", bias),) if bias is not None
+                                                           else ()):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"linear: {what} must be a Tensor, got {type(value).__name__}")
+    if bias is None:
+        return ops.Linear.apply(x, weight)
+    return ops.Linear.apply(x, weight, bias)
+
+
 def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy with the class axis last: -log softmax(logits)[target].
 

@@ -565,6 +565,54 @@ class CrossEntropy(Op):
         return probs * scale, None
 
 
+# ------------------------------------------------------------------------ fused, for speed
+
+
+class Linear(Op):
+    """out = x @ Wᵀ (+ b): the affine map of a layer or a cell, one node instead of three.
+
+    gx = g @ W, gW = gᵀ x (summed over x's leading axes), gb = g summed to b's shape; the same
+    numbers as transpose, matmul and add recorded separately. Shapes: x (..., in), W (out, in),
+    b (out,) -> (..., out).
+    """
+
+    def forward(self, x, w, b=None):
+        if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+            raise ShapeError(f"linear: x {x.shape} @ weightᵀ needs weight of shape "
+                             f"(out, {x.shape[-1] if x.ndim else '?'}), got weight {w.shape}")
+        if b is not None and b.shape != (w.shape[0],):
+            raise ShapeError(f"linear: bias has shape {b.shape}; expected ({w.shape[0]},) for "
+                             f"weight {w.shape}")
+        self.x, self.w = x, w
+        if x.ndim > 2 and w.size:  # leading axes folded into rows: one gemm, as MatMul does
+            out = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + w.shape[:1])
+        else:
+            out = x @ w.T
+        if b is None:
+            return out
+        self.b_shape = b.shape
+        if type(out) is np.ndarray and out.dtype == np.result_type(out, b):
+            out += b  # a fresh array from the matmul: adding in place saves a temporary
+            return out
+        return out + b
+
+    def backward(self, grad):
+        x, w = self.x, self.w
+        gx = grad @ w if self.needs[0] else None
+        gw = None
+        if self.needs[1]:
+            if x.ndim == 2:
+                gw = (x.T @ grad).T
+            elif x.ndim == 1:
+                gw = (x[:, None] @ grad[None, :]).T
+            elif w.size:
+                gw = (x.reshape(-1, x.shape[-1]).T @ grad.reshape(-1, grad.shape[-1])).T
+            else:
+                gw = np.zeros_like(w)
+        gb = unbroadcast(grad, self.b_shape) if len(self.needs) > 2 and self.needs[2] else None
+        return gx, gw, gb
+
+
 # ------------------------------------------------------------------------ comparisons (no grad)
 
 

@@ -67,6 +67,7 @@ RULES = {
     "roll": "g rolled back by -shift",
     "sign": "0 (flat steps)",
     "einsum": "einsum of g with the other operands",
+    "linear": "linear: g @ W to x, g^T x to W, g summed to b",
     None: "leaf: accumulate into .grad",
 }
 

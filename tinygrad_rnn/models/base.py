@@ -8,6 +8,7 @@ from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
+from .. import functional as F
 from .. import init
 from ..autograd import ShapeError, scope
 from ..nn import Module, Parameter
@@ -170,7 +171,7 @@ class SequenceModel(Module):
 
     def output(self, h: Tensor, t: int) -> Tensor:
         """The book's read-out o(t) = c + V h(t) (eq. 10.10). Shapes: h (B, H) -> (B, C)."""
-        return (self.c + h @ self.V.T).named(f"o[{t}]")
+        return F.linear(h, self.V, self.c).named(f"o[{t}]")  # c + V h(t), one node
 
     def _check_x(self, x: Tensor) -> None:
         if not isinstance(x, Tensor):

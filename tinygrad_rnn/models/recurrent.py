@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import functional as F
 from .. import init
 from ..autograd import ShapeError, scope
 from ..nn import Linear, Module, ModuleList, Parameter, RNNCell
@@ -37,7 +38,7 @@ class BookRNN(SequenceModel):
     def step(self, x: BookSteps, h_prev: Tensor, t: int, **inputs) -> Step:
         """h(t) from h(t-1) and x(t). Shapes: x(t) (B, D), h_prev (B, H) -> (B, H)."""
         x_t = x(t)
-        a = (self.b + h_prev @ self.W.T + x_t @ self.U.T).named(f"a[{t}]")
+        a = (F.linear(h_prev, self.W, self.b) + F.linear(x_t, self.U)).named(f"a[{t}]")
         h = a.tanh().named(f"h[{t}]")
         return Step(h, h)
 
@@ -160,7 +161,7 @@ class OutputFeedbackRNN(SequenceModel):
         if teacher is not None and t - 1 > teacher.t0:  # (a chunk's first step carries y(t-1))
             # the true y(t-1) is an input of step t, like x(t): no link to step t-1
             y_prev = Tensor(np.asarray(teacher(t - 1), dtype=self.V.dtype), name=f"y[{t - 1}]")
-        a = (self.b + y_prev @ self.W.T + x(t) @ self.U.T).named(f"a[{t}]")
+        a = (F.linear(y_prev, self.W, self.b) + F.linear(x(t), self.U)).named(f"a[{t}]")
         h = a.tanh().named(f"h[{t}]")
         o = self.output(h, t)
         if teacher is not None:
@@ -207,14 +208,14 @@ class ContextRNN(SequenceModel):
 
     def initial_state(self, batch: int, context: Tensor | None = None, **inputs) -> Tensor:
         if self.P is not None:
-            return (context @ self.P.T).tanh().named("h[0]")
+            return F.linear(context, self.P).tanh().named("h[0]")
         return self._zeros(batch).named("h[0]")
 
     def step(self, x: BookSteps, h_prev: Tensor, t: int, context: Tensor | None = None,
              **inputs) -> Step:
-        a = self.b + h_prev @ self.W.T  # x(t) is not read: the context stands in for it
+        a = F.linear(h_prev, self.W, self.b)  # x(t) is not read: the context stands in for it
         if self.R is not None:
-            a = a + context @ self.R.T
+            a = a + F.linear(context, self.R)
         h = a.named(f"a[{t}]").tanh().named(f"h[{t}]")
         return Step(h, h)
 
@@ -236,8 +237,9 @@ class _DeepLayer(Module):
         self.b_m = uniform_param((H,), H) if deep_transition else None
 
     def forward(self, z: Tensor, h_prev: Tensor, t: int) -> Tensor:
-        m = h_prev if self.W_m is None else (self.b_m + h_prev @ self.W_m.T).tanh()
-        return (self.b + m @ self.W.T + z @ self.U.T).named(f"a[{t}]").tanh().named(f"h[{t}]")
+        m = h_prev if self.W_m is None else F.linear(h_prev, self.W_m, self.b_m).tanh()
+        a = F.linear(m, self.W, self.b) + F.linear(z, self.U)
+        return a.named(f"a[{t}]").tanh().named(f"h[{t}]")
 
 
 class DeepRNN(SequenceModel):
@@ -311,9 +313,9 @@ class SkipRNN(BookRNN):
         return [self._zeros(batch).named("h[0]")]
 
     def step(self, x: BookSteps, history: list, t: int, **inputs) -> Step:
-        a = self.b + history[-1] @ self.W.T + x(t) @ self.U.T
+        a = F.linear(history[-1], self.W, self.b) + F.linear(x(t), self.U)
         if len(history) == self.delay:
-            a = a + history[0] @ self.W_skip.T
+            a = a + F.linear(history[0], self.W_skip)
         h = a.named(f"a[{t}]").tanh().named(f"h[{t}]")
         return Step(h, (list(history) + [h])[-self.delay:])
 
@@ -357,7 +359,7 @@ class LeakyRNN(BookRNN):
 
     def step(self, x: BookSteps, h_prev: Tensor, t: int, **inputs) -> Step:
         x_t = x(t)
-        v = (self.b + h_prev @ self.W.T + x_t @ self.U.T).tanh().named(f"v[{t}]")
+        v = (F.linear(h_prev, self.W, self.b) + F.linear(x_t, self.U)).tanh().named(f"v[{t}]")
         alpha = self.alpha if self.alpha_logit is None else self.alpha_logit.sigmoid()
         # the self-connection alpha * h(t-1) is linear: with alpha near 1 gradients pass unshrunk
         h = (alpha * h_prev + (1.0 - alpha) * v).named(f"h[{t}]")
@@ -374,7 +376,7 @@ class _Group(Module):
         self.b = uniform_param((size,), hidden_size)
 
     def forward(self, x_t: Tensor, h_prev: Tensor, name: str) -> Tensor:
-        return (self.b + h_prev @ self.W.T + x_t @ self.U.T).tanh().named(name)
+        return (F.linear(h_prev, self.W, self.b) + F.linear(x_t, self.U)).tanh().named(name)
 
 
 class MultiscaleRNN(SequenceModel):

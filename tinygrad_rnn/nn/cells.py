@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .. import functional as F
 from .. import init
 from ..autograd import ShapeError
 from ..tensor import Tensor
@@ -45,13 +46,9 @@ class _Cell(Module):
                              f"with shape {h.shape}; expected {expected} for x {x.shape}")
 
     def _affine(self, x: Tensor, h: Tensor) -> tuple:
-        """(x W_ih^T + b_ih, h W_hh^T + b_hh)."""
-        gi = x @ self.weight_ih.T
-        gh = h @ self.weight_hh.T
-        if self.bias_ih is not None:
-            gi = gi + self.bias_ih
-            gh = gh + self.bias_hh
-        return gi, gh
+        """(x W_ih^T + b_ih, h W_hh^T + b_hh), each one "linear" node (no transpose node)."""
+        return (F.linear(x, self.weight_ih, self.bias_ih),
+                F.linear(h, self.weight_hh, self.bias_hh))
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}"
@@ -121,7 +118,8 @@ class GRUCell(_Cell):
         self._check_state(h, x)
         gi, gh = self._affine(x, h)
         H = self.hidden_size
-        r = (gi[..., 0:H] + gh[..., 0:H]).sigmoid().named("r")  # reset gate
-        z = (gi[..., H:2 * H] + gh[..., H:2 * H]).sigmoid().named("z")  # update gate
+        rz = gi[..., 0:2 * H] + gh[..., 0:2 * H]  # both gates' pre-activations, one add
+        r = rz[..., 0:H].sigmoid().named("r")  # reset gate
+        z = rz[..., H:2 * H].sigmoid().named("z")  # update gate
         n = (gi[..., 2 * H:3 * H] + r * gh[..., 2 * H:3 * H]).tanh().named("n")
         return (1 - z) * n + z * h

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .. import functional as F
 from .. import init
 from ..autograd import ShapeError
 from ..tensor import Tensor
@@ -27,8 +28,7 @@ class Linear(Module):
         if x.shape[-1:] != (self.in_features,):
             raise ShapeError(f"Linear(in_features={self.in_features}) got x with shape {x.shape}; "
                              f"expected (..., {self.in_features})")
-        y = x @ self.weight.T
-        return y if self.bias is None else y + self.bias
+        return F.linear(x, self.weight, self.bias)  # one node: x @ W^T + b
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, " \
