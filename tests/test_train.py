@@ -27,6 +27,7 @@ EASY = {
     "birnn": ("tagging", 6, 150, {}),
     "seq2seq": ("reverse", 4, 150, {}),
     "seq2seq-attention": ("reverse", 4, 150, {}),
+    "tree-rnn": ("first-last", 6, 150, {}),
 }
 
 

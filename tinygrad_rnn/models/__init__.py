@@ -14,6 +14,7 @@ from .gated import GRU, LSTM
 from .recurrent import (BiRNN, BookRNN, ContextRNN, DeepRNN, LeakyRNN, MultiscaleRNN,
                         OutputFeedbackRNN, Seq2OneRNN, SkipRNN)
 from .seq2seq import AttentionSeq2Seq, Seq2Seq
+from .tree import TreeRNN
 
 _CATALOG = [
     ("rnn", "tanh RNN with an output at every step: a=b+Wh+Ux, h=tanh(a), o=c+Vh", "recurrent",
@@ -45,10 +46,14 @@ _CATALOG = [
     ("seq2seq-attention", "encoder-decoder with additive attention: every target step reads a "
      "softmax-weighted sum of all encoder states", "encoder-decoder", "reverse",
      AttentionSeq2Seq, "Bahdanau, Cho & Bengio 2015; DL book 10.4, 12.4.5.1"),
+    ("tree-rnn", "recursive net: one composition h = tanh(W_l h_l + W_r h_r + b) at every node "
+     "of a tree (balanced over a sequence, or given); -O cell=lstm: binary Tree-LSTM",
+     "recursive", "first-last", TreeRNN,
+     "Pollack 1990; Socher et al. 2011; Tai, Socher & Manning 2015; DL book 10.6, fig. 10.14"),
 ]
 for _entry in _CATALOG:
     register(Arch(*_entry))
 
 __all__ = ["ARCHS", "Arch", "GraphSample", "UnknownArchError", "IncompatibleError", "get_arch",
            "build_graph", "register", "model_inputs", "run_on", "Run", "SequenceModel",
-           "detach_state", "unroll", "Seq2Seq", "AttentionSeq2Seq"]
+           "detach_state", "unroll", "Seq2Seq", "AttentionSeq2Seq", "TreeRNN"]
