@@ -211,3 +211,26 @@ def leaf_paths(graph: nx.DiGraph) -> dict:
     return {"inputs": len(paths), "first": paths[0] if paths else None,
             "longest": max(known, default=None), "shortest": min(known, default=None),
             "depth": depth(graph), "tree_depth": tree_depth}
+
+
+def norms_by_depth(graph: nx.DiGraph, norms: dict) -> list:
+    """Gradient norms per tree depth: `norms` maps (loop, step) -> ||dL/dh|| of that node's
+    state; one row per depth (0 = the root): nodes, leaves, min, mean, max over its nodes."""
+    rows: dict = {}
+    for loop in node_loops(graph):
+        for step, figures in tree_nodes(graph, loop).items():
+            value = norms.get((loop, step))
+            if value is None:
+                continue
+            row = rows.setdefault(figures["depth"], {"depth": figures["depth"], "nodes": 0,
+                                                     "leaves": 0, "values": []})
+            row["nodes"] += 1
+            row["leaves"] += figures["leaf"] is not None
+            row["values"].append(value)
+    out = []
+    for depth_ in sorted(rows):
+        row = rows[depth_]
+        values = row.pop("values")
+        out.append({**row, "min": min(values), "mean": sum(values) / len(values),
+                    "max": max(values)})
+    return out
