@@ -245,6 +245,23 @@ def test_folded_tree_draws_the_composition_once_with_child_slot_markers(tmp_path
     assert len(re.findall(r"^\s*n\d+ \[", bigger.source, re.M)) == count
 
 
+def test_an_expression_tree_svg_keeps_its_leaves_in_token_order(tmp_path):
+    # (7 - (3 * 2)) + 5 numbered so that the leaves' numbers run against the token order
+    tree = Tree(children=((6, 1), (), (), (), (), (4, 3), (2, 5)),
+                tokens=(10, 5, 7, 2, 3, 12, 11), root=0)
+    check_tree(tree, VOCAB)
+    task = get_task("expression")
+    model = _model(task, schedule="node")
+    batch = TreeBatch([tree], np.array([expression_value(tree) % 10]), VOCAB)
+    loss, _ = task.loss(model.run_batch(batch).outputs, batch)
+    texts, _, _ = _texts(render(loss, tmp_path / "expr.svg"))
+    x = {int(m.group(1)): tx for text, tx, _ in texts
+         if (m := re.match(r"leaf (\d+) · depth", text))}
+    # token order: 7 (node 2), 3 (node 4), 2 (node 3), 5 (node 1); steps are node + 1
+    assert sorted(x, key=x.get) == [3, 5, 4, 2]
+    assert expression_text(tree) == "((7 - (3 * 2)) + 5)"
+
+
 def test_expression_trees_render_one_tree_each(tmp_path):
     sample = build_graph("tree-rnn", steps=4, task="expression", schedule="node", batch=2,
                          seed=0)

@@ -296,8 +296,8 @@ def _print_depths(console, depths: list) -> None:
 def _register_train(p):
     p.add_argument("arch", metavar="ARCH", help="architecture name (see `tinygrad-rnn list`)")
     p.add_argument("--task", default=None, metavar="TASK",
-                   help="adding, copy, parity, nextchar, sine or tagging (default: the "
-                        "architecture's own)")
+                   help="adding, copy, parity, nextchar, sine, tagging, reverse, sort, "
+                        "first-last or expression (default: the architecture's own)")
     p.add_argument("--steps", type=int, default=None, metavar="T",
                    help="sequence length T (default: the task's)")
     p.add_argument("--iters", type=int, default=300, metavar="N", help="training iterations")

@@ -552,7 +552,8 @@ def _draw_tree(graph: nx.DiGraph, view: str, values: bool, scale) -> graphviz.Di
     return _draw_tree_unrolled(graph, trees, values, scale)
 
 
-def _node_cluster_label(figures: dict, step: int) -> str:
+def _tree_position(figures: dict, step: int) -> str:
+    """'leaf 5 · depth 3 · left child', 'node 9 · depth 0 · root'."""
     where = "root" if figures["parent"] is None else figures["slot"]
     kind = "leaf" if figures["leaf"] is not None else "node"
     return f"{kind} {step} · depth {figures['depth']} · {where}"
@@ -561,26 +562,35 @@ def _node_cluster_label(figures: dict, step: int) -> str:
 def _draw_tree_unrolled(graph: nx.DiGraph, trees: dict, values: bool,
                         scale) -> graphviz.Digraph:
     count = sum(len(t) for t in trees.values())
-    drawing = _Drawing("TB", f"unrolled: {plural(count, 'tree node')}, the root at the top")
+    drawing = _Drawing("TB", f"unrolled: {plural(count, 'tree node')}, the root at the top; "
+                             f"each state says where its node is")
     kinds = set()
     names = parameter_names(graph)
     shared = set()  # parameters and constants read by every node: drawn once, off the ranks
     for node, attrs in graph.nodes(data=True):
         kinds.add(attrs["kind"])
-        path = _cluster_path(attrs, True)
         loop = attrs["loop"]
+        extra = {}
         if loop in trees:
-            label_path = path[:len(loop[1]) + 1]
-            drawing.cluster_labels[label_path] = (
-                _node_cluster_label(trees[loop][attrs["step"]], attrs["step"]), "rounded")
+            # no cluster per node: dot orders clusters by its own lights and then puts sibling
+            # leaves out of token order; unclustered, the ordering below holds. A node's ops
+            # share a group (kept in one column) and its state names its place in the tree.
+            figures = trees[loop][attrs["step"]]
+            path = attrs["scope"][:len(loop[1]) - 1]
+            extra["group"] = f"node{attrs['step']}"
+            if figures["state"] == node:
+                extra["position"] = _tree_position(figures, attrs["step"])
         elif attrs["step"] is None and attrs["kind"] in ("param", "constant", "input") and \
                 any(graph.nodes[c]["loop"] in trees for c in graph.successors(node)):
             shared.add(node)
             path = ("shared by every node",)
+        else:
+            path = _cluster_path(attrs, True)
         norm = attrs["grad_norm"]
-        drawing.node(node, path, **_node_attrs(attrs, names.get(node, attrs["name"]),
-                                               shape_text(attrs["shape"]), values, scale, norm,
-                                               None, _grad_text(norm), "TB"))
+        position = extra.pop("position", None)
+        drawn = _node_attrs(attrs, names.get(node, attrs["name"]), shape_text(attrs["shape"]),
+                            values, scale, norm, position, _grad_text(norm), "TB")
+        drawing.node(node, path, **drawn, **extra)
     # every edge is laid out from the consumer down to its inputs (drawn pointing up, dir=back):
     # with ordering=out, a node's inputs sit left to right in argument order, so the left
     # child's subtree is on the left and the leaves come out in token order
@@ -594,10 +604,13 @@ def _draw_tree_unrolled(graph: nx.DiGraph, trees: dict, values: bool,
     dot.attr(ordering="out")
     for loop, nodes in trees.items():  # every leaf on the bottom row, even a shallow one
         leaves = sorted((f["leaf"], f["state"]) for f in nodes.values() if f["leaf"] is not None)
+        ids = [drawing.index[state] for _, state in leaves]
         with dot.subgraph() as row:
             row.attr(rank="same")
-            for _, state in leaves:
-                row.node(drawing.index[state])
+            for dot_id in ids:
+                row.node(dot_id)
+        for a, b in zip(ids, ids[1:]):  # a flat edge puts a left of b
+            dot.edge(a, b, style="invis")
     return dot
 
 

@@ -258,6 +258,10 @@ class _Inputs:
         rows = [self.rows_of[b][n] for b, n in nodes]
         if all(r is None for r in rows):
             return None
+        with scope("x"):  # its own scope: the explorer folds the reads of x(n) together
+            return self._gather(rows)
+
+    def _gather(self, rows: list) -> Tensor:
         if any(r is None for r in rows):
             zero = self.matrix.shape[0] - 1  # _token_inputs keeps its last row zero
             rows = [zero if r is None else r for r in rows]
