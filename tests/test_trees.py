@@ -69,6 +69,8 @@ def _one_leaf(children, tokens=None, root=0):
     (_one_leaf([]), r"empty: it has no nodes"),
     (_one_leaf([(1, 2), (), (), ()]), r"node 3 is not reachable from the root"),
     (_one_leaf([(1, 7), (), ()]), r"node 0 names child 7, which is not a node"),
+    (_one_leaf([(1, 2), (), ()], tokens=[NO_LABEL, 1, 2.5]), r"node 2 has token 2.5; tokens "
+                                                             r"are ints"),
 ])
 def test_a_bad_tree_is_one_clear_error_naming_the_node(tree, message):
     with pytest.raises(ValueError, match=message):
@@ -307,3 +309,27 @@ def test_tree_rnn_learns_expression_signs():
 def test_tree_rnn_rejects_a_per_step_task():
     with pytest.raises(ValueError, match="one output at the end"):
         get_arch("tree-rnn").build(get_task("parity"))
+
+
+def test_the_readme_depth_table_is_what_the_analysis_measures():
+    import pathlib
+
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    for T in (8, 64):
+        for name, arch in (("tree-rnn (balanced tree)", "tree-rnn"), ("rnn (chain)", "rnn")):
+            f = analysis.leaf_paths(to_networkx(build_graph(arch, steps=T,
+                                                            task="first-last").loss,
+                                                stats=False))
+            levels = f["tree_depth"] if f["tree_depth"] is not None else f["inputs"]
+            row = (f"| {T} | {name} | {levels} | {f['depth']} | {f['first']} | "
+                   f"{f['longest']} | {f['shortest']} |")
+            assert row in readme, row
+
+
+def test_a_sequence_of_the_wrong_width_is_a_shape_error():
+    from tinygrad_rnn import ShapeError, Tensor
+
+    model = _model(get_task("first-last"))
+    with pytest.raises(ShapeError, match=r"tree-rnn\(input_size=2\) got x with shape "
+                                         r"\(4, 3, 5\)"):
+        model(Tensor(np.zeros((4, 3, 5))))

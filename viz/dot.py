@@ -687,6 +687,9 @@ def draw(root, view: str = "unrolled", grads: bool = False, values: bool = False
     middle steps into one "… n steps …" node. view="folded" draws each step's sub-graph once
     with delay markers on the edges between steps. grads=True shows every node's gradient norm
     (running root.backward(retain_graph=True) if it has not run); values=True shows data|grad.
+    A tree (steps on the node axis) is always drawn root at the top, leaves in token order at
+    the bottom (rankdir and max_steps do not apply); folded, its recursive inputs are marked
+    by child slot instead of by delay.
     """
     if view not in VIEWS:
         raise ValueError(f"draw: view must be one of {', '.join(VIEWS)}, got {view!r}")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import scope
+from ..autograd import ShapeError, scope
 from ..nn import Module
 from ..tasks.base import SequenceBatch
 from ..tasks.trees import NO_LABEL, Tree, TreeBatch, balanced_tree, check_tree_batch
@@ -90,7 +90,7 @@ class TreeRNN(Module):
         Shapes: x (T, B, D) -> Run.outputs [o (B, C)]. Leaf t-1 of the tree reads x(t).
         """
         if not isinstance(x, Tensor) or x.ndim != 3 or x.shape[-1] != self.input_size:
-            raise ValueError(f"tree-rnn(input_size={self.input_size}) got x with shape "
+            raise ShapeError(f"tree-rnn(input_size={self.input_size}) got x with shape "
                              f"{getattr(x, 'shape', type(x).__name__)}; expected "
                              f"(T, B, {self.input_size})")
         if state is not None or t0 != 0 or emit not in (None, "last"):

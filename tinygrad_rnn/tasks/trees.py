@@ -138,6 +138,9 @@ def check_tree(tree: Tree, vocab_size: int, who: str = "tree") -> None:
                                  f"(nodes are 0..{N - 1})")
     _check_reachability(tree, who)
     for n, (kids, token) in enumerate(zip(tree.children, tree.tokens)):
+        if not isinstance(token, (int, np.integer)) or isinstance(token, bool):
+            raise ValueError(f"{who}: node {n} has token {token!r}; tokens are ints "
+                             f"(0..{vocab_size - 1}, or {NO_LABEL} for an unlabelled node)")
         if not kids and not (0 <= token < vocab_size):
             raise ValueError(f"{who}: leaf node {n} has token {token}, outside the vocabulary "
                              f"0..{vocab_size - 1}")
