@@ -333,3 +333,8 @@ def test_a_sequence_of_the_wrong_width_is_a_shape_error():
     with pytest.raises(ShapeError, match=r"tree-rnn\(input_size=2\) got x with shape "
                                          r"\(4, 3, 5\)"):
         model(Tensor(np.zeros((4, 3, 5))))
+
+
+def test_walking_an_unchecked_cyclic_tree_raises_instead_of_looping():
+    with pytest.raises(ValueError, match="node 0 is reached twice"):
+        _one_leaf([(1, 2), (0, 3), (), ()]).leaves()

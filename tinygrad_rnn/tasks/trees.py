@@ -42,10 +42,15 @@ class Tree:
         return [n for n in self.preorder() if self.is_leaf(n)]
 
     def preorder(self) -> list:
-        """Nodes from the root, left subtree before right (iterative)."""
-        out, stack = [], [self.root]
+        """Nodes from the root, left subtree before right (iterative). A node met twice (a
+        cycle, a shared child) raises instead of looping: check_tree says what is wrong."""
+        out, stack, seen = [], [self.root], set()
         while stack:
             n = stack.pop()
+            if n in seen:
+                raise ValueError(f"not a tree: node {n} is reached twice from the root "
+                                 f"{self.root}; check_tree(tree, vocab_size) names the fault")
+            seen.add(n)
             out.append(n)
             stack.extend(reversed(self.children[n]))
         return out
