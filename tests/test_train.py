@@ -28,6 +28,7 @@ EASY = {
     "seq2seq": ("reverse", 4, 150, {}),
     "seq2seq-attention": ("reverse", 4, 150, {}),
     "esn": ("mackey-glass", 200, 1, {}),  # ridge regression: one closed-form fit
+    "tree-rnn": ("first-last", 6, 150, {}),
 }
 
 

@@ -111,6 +111,9 @@ def cmd_inspect(args) -> int:
     table.add_row("steps", str(figures["steps"]))
     table.add_row("depth (longest path input -> loss)", str(figures["depth"]))
     console.print(table)
+    if analysis.node_loops(graph):  # a tree: its nodes, and its leaves against a chain's
+        _inspect_tree(console, graph, sample, args.steps)
+        return 0
     rows = analysis.step_statistics(graph, analysis.states_of(graph, sample.states))
     if rows:
         several = len({row["loop"] for row in rows}) > 1
@@ -127,6 +130,44 @@ def cmd_inspect(args) -> int:
             steps.add_row(t, row["state"] or "-", str(row["nodes"]), distance)
         console.print(steps)
     return 0
+
+
+def _inspect_tree(console, graph, sample, steps: int) -> None:
+    """The tree's nodes (depth, child slot, path to the loss), then how far its leaves are from
+    the loss next to the chain RNN's steps on the same task and T."""
+    from rich.table import Table
+
+    from tinygrad_rnn import models
+    from viz import analysis, to_networkx
+
+    rows = analysis.tree_statistics(graph)
+    nodes = Table(title="tree nodes: depth from the root, child slot, shortest path to the loss")
+    for column in ("node", "kind", "depth", "slot", "state", "path length"):
+        nodes.add_column(column, justify="left" if column in ("kind", "slot", "state")
+                         else "right")
+    shown = rows if len(rows) <= 16 else rows[:8] + [None] + rows[-8:]
+    for row in shown:
+        if row is None:
+            nodes.add_row("…", f"{len(rows) - 16} more nodes", "", "", "", "")
+            continue
+        kind = "leaf" if row["leaf"] is not None else "node"
+        distance = "-" if row["distance"] is None else str(row["distance"])
+        nodes.add_row(str(row["step"]), kind, str(row["depth"]), row["slot"] or "root",
+                      row["state"] or "-", distance)
+    console.print(nodes)
+    chain = models.build_graph("rnn", steps=steps, task=sample.task.name)
+    figures = {"tree-rnn (balanced tree)": analysis.leaf_paths(graph),
+               "rnn (chain)": analysis.leaf_paths(to_networkx(chain.loss, stats=False))}
+    table = Table(title=f"inputs to the loss, T = {steps}: tree depth ceil(log2 T) vs chain "
+                        f"length T")
+    for column in ("net", "levels", "depth of graph", "first input -> loss",
+                   "longest input -> loss", "shortest input -> loss"):
+        table.add_column(column, justify="left" if column == "net" else "right")
+    for name, f in figures.items():
+        levels = f["tree_depth"] if f["tree_depth"] is not None else f["inputs"]
+        table.add_row(name, str(levels), str(f["depth"]), str(f["first"]), str(f["longest"]),
+                      str(f["shortest"]))
+    console.print(table)
 
 
 DEFAULT_MAX_STEPS = 8  # an unrolled drawing keeps 4 first and 4 last steps; dot stays fast
@@ -190,6 +231,7 @@ def cmd_trace(args) -> int:
 
     from rich.console import Console
 
+    from viz import analysis, to_networkx
     from viz.console import bptt_report, jsonable, op_counts, trace_backward
 
     models = _arch_and_steps(args, "trace")
@@ -209,11 +251,23 @@ def cmd_trace(args) -> int:
                        f"try --ops for the node-by-node trace")
     if not any(h.requires_grad for h in sample.states):
         return _trace_fixed_states(args, sample, console)
-    report = bptt_report(sample.loss, sample.states, params=sample.model, console=console,
+    graph = to_networkx(sample.loss, stats=False)
+    tree = bool(analysis.node_loops(graph))
+    states = _tree_order(graph, sample.states) if tree else sample.states
+    report = bptt_report(sample.loss, states, params=sample.model, console=console,
                          last_step_only=args.last_step, recurrent_weight=sample.recurrent_weight,
                          clip=args.clip, print_report=not args.json)
+    depths = None
+    if tree:  # the tree analogue of the per-step norms: per depth, the root at 0
+        norms = {(h.loop and (h.loop.axis, tuple(h.loop.scope)), h.step): row.total
+                 for h, row in zip(states, report.steps)}
+        depths = analysis.norms_by_depth(graph, norms)
+        if not args.json:
+            _print_depths(console, depths)
     if args.json:
-        print(json.dumps({**report.to_dict(), "arch": args.arch, "T": args.steps}))
+        extra = {} if depths is None else {"depths": depths}
+        print(json.dumps(jsonable({**report.to_dict(), "arch": args.arch, "T": args.steps,
+                                   **extra})))
     return 0
 
 
@@ -261,11 +315,35 @@ def _trace_fixed_states(args, sample, console) -> int:
     return 0
 
 
+def _tree_order(graph, states: list) -> list:
+    """A tree's states leaves first and the root last (deepest first, left to right), so the
+    trace reads like a chain's: from the inputs to the state the loss reads."""
+    from viz import analysis
+
+    place = {}
+    for loop in analysis.node_loops(graph):
+        for step, figures in analysis.tree_nodes(graph, loop).items():
+            place[figures["state"]] = (-figures["depth"], len(place))
+    return sorted(states, key=lambda h: place.get(h.id, (1, 0)))
+
+
+def _print_depths(console, depths: list) -> None:
+    from rich.table import Table
+
+    table = Table(title="gradient norm ‖dL/dh‖ per tree depth (0: the root)", title_justify="left")
+    for column in ("depth", "nodes", "leaves", "min", "mean", "max"):
+        table.add_column(column, justify="right")
+    for row in depths:
+        table.add_row(str(row["depth"]), str(row["nodes"]), str(row["leaves"]),
+                      f"{row['min']:.3g}", f"{row['mean']:.3g}", f"{row['max']:.3g}")
+    console.print(table)
+
+
 def _register_train(p):
     p.add_argument("arch", metavar="ARCH", help="architecture name (see `tinygrad-rnn list`)")
     p.add_argument("--task", default=None, metavar="TASK",
-                   help="adding, copy, parity, nextchar, sine, tagging or mackey-glass "
-                        "(default: the architecture's own)")
+                   help="adding, copy, parity, nextchar, sine, tagging, mackey-glass, reverse, "
+                        "sort, first-last or expression (default: the architecture's own)")
     p.add_argument("--steps", type=int, default=None, metavar="T",
                    help="sequence length T (default: the task's)")
     p.add_argument("--iters", type=int, default=300, metavar="N", help="training iterations")

@@ -16,6 +16,7 @@ import graphviz
 import networkx as nx
 import numpy as np
 
+from .analysis import child_slot, node_loops, tree_nodes
 from .graph import to_networkx
 
 VIEWS = ("unrolled", "folded")
@@ -560,6 +561,149 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
     return drawing.build(_legend(kinds, scale, extra))
 
 
+# ------------------------------------------------------------------------------------ trees
+
+CHILD_LEGEND = ('<<table border="0" cellborder="0" cellspacing="4" cellpadding="0"><tr>'
+                '<td fixedsize="true" width="12" height="12" bgcolor="#000000"></td>'
+                '<td>child slot: the state of the node&#39;s left / right child</td>'
+                '</tr></table>>')
+
+
+def _draw_tree(graph: nx.DiGraph, view: str, values: bool, scale) -> graphviz.Digraph:
+    """A graph whose steps count tree nodes: unrolled laid out as the tree (root at the top,
+    leaves in token order at the bottom), or folded (the leaf function and the composition
+    drawn once, the recursive inputs marked by child slot)."""
+    loops = node_loops(graph)
+    trees = {loop: tree_nodes(graph, loop) for loop in loops}
+    if view == "folded":
+        return _draw_tree_folded(graph, trees, scale)
+    return _draw_tree_unrolled(graph, trees, values, scale)
+
+
+def _tree_position(figures: dict, step: int) -> str:
+    """'leaf 5 · depth 3 · left child', 'node 9 · depth 0 · root'."""
+    where = "root" if figures["parent"] is None else figures["slot"]
+    kind = "leaf" if figures["leaf"] is not None else "node"
+    return f"{kind} {step} · depth {figures['depth']} · {where}"
+
+
+def _draw_tree_unrolled(graph: nx.DiGraph, trees: dict, values: bool,
+                        scale) -> graphviz.Digraph:
+    count = sum(len(t) for t in trees.values())
+    drawing = _Drawing("TB", f"unrolled: {plural(count, 'tree node')}, the root at the top; "
+                             f"each state says where its node is")
+    kinds = set()
+    names = parameter_names(graph)
+    shared = set()  # parameters and constants read by every node: drawn once, off the ranks
+    for node, attrs in graph.nodes(data=True):
+        kinds.add(attrs["kind"])
+        loop = attrs["loop"]
+        extra = {}
+        if loop in trees:
+            # no cluster per node: dot orders clusters by its own lights and then puts sibling
+            # leaves out of token order; unclustered, the ordering below holds. A node's ops
+            # share a group (kept in one column) and its state names its place in the tree.
+            figures = trees[loop][attrs["step"]]
+            path = attrs["scope"][:len(loop[1]) - 1]
+            extra["group"] = f"node{attrs['step']}"
+            if figures["state"] == node:
+                extra["position"] = _tree_position(figures, attrs["step"])
+        elif attrs["step"] is None and attrs["kind"] in ("param", "constant", "input") and \
+                any(graph.nodes[c]["loop"] in trees for c in graph.successors(node)):
+            shared.add(node)
+            path = ("shared by every node",)
+        else:
+            path = _cluster_path(attrs, True)
+        norm = attrs["grad_norm"]
+        position = extra.pop("position", None)
+        drawn = _node_attrs(attrs, names.get(node, attrs["name"]), shape_text(attrs["shape"]),
+                            values, scale, norm, position, _grad_text(norm), "TB")
+        drawing.node(node, path, **drawn, **extra)
+    # every edge is laid out from the consumer down to its inputs (drawn pointing up, dir=back):
+    # with ordering=out, a node's inputs sit left to right in argument order, so the left
+    # child's subtree is on the left and the leaves come out in token order
+    for a, b in graph.edges():
+        if a in shared:  # a line to every node would tie the tree's layout in knots
+            drawing.edge(b, a, dir="back", style="dotted", color="#aaaaaa",
+                         constraint="false", arrowsize="0.4")
+        else:
+            drawing.edge(b, a, dir="back")
+    dot = drawing.build(_legend(kinds, scale, []))
+    dot.attr(ordering="out")
+    for loop, nodes in trees.items():  # every leaf on the bottom row, even a shallow one
+        leaves = sorted((f["leaf"], f["state"]) for f in nodes.values() if f["leaf"] is not None)
+        ids = [drawing.index[state] for _, state in leaves]
+        with dot.subgraph() as row:
+            row.attr(rank="same")
+            for dot_id in ids:
+                row.node(dot_id)
+        for a, b in zip(ids, ids[1:]):  # a flat edge puts a left of b
+            dot.edge(a, b, style="invis")
+    return dot
+
+
+def _draw_tree_folded(graph: nx.DiGraph, trees: dict, scale) -> graphviz.Digraph:
+    keys = _fold_keys(graph)
+    members: dict = {}
+    for node in graph.nodes:
+        members.setdefault(keys[node], []).append(node)
+    leaves = sum(1 for t in trees.values() for f in t.values() if f["leaf"] is not None)
+    inner = sum(len(t) for t in trees.values()) - leaves
+    drawing = _Drawing("BT", f"folded: the leaf function drawn once for "
+                             f"{plural(leaves, 'leaf').replace('leafs', 'leaves')}, the "
+                             f"composition once for {plural(inner, 'internal node')}")
+    kinds = set()
+    names = parameter_names(graph)
+    for key, nodes in members.items():
+        attrs = graph.nodes[nodes[0]]
+        stepped = attrs["step"] is not None
+        name = _folded_name(attrs["name"], attrs["step"]) if stepped else \
+            names.get(nodes[0], attrs["name"])
+        if stepped and name:
+            name = name.replace("[t]", "[n]")
+        norms = [graph.nodes[n]["grad_norm"] for n in nodes
+                 if graph.nodes[n]["grad_norm"] is not None]
+        norm = max(norms) if norms else None
+        grad_text = None
+        if norms:
+            grad_text = (f"grad norm: {min(norms):.3g}…{max(norms):.3g}" if len(norms) > 1
+                         else _grad_text(norm))
+        kinds.add(attrs["kind"])
+        folded = dict(attrs, step=None, stats=None, grad=None)
+        steps_text = plural(len(nodes), "node") if attrs["loop"] in trees else None
+        drawing.node(key, attrs["scope"], **_node_attrs(folded, name, shape_text(attrs["shape"]),
+                                                        False, scale, norm, steps_text,
+                                                        grad_text, "TB"))
+    plain: dict = {}
+    slots: dict = {}
+    for a, b in graph.edges():
+        ka, kb = keys[a], keys[b]
+        la, lb = graph.nodes[a], graph.nodes[b]
+        if la["step"] is not None and la["loop"] == lb["loop"] and la["step"] != lb["step"]:
+            slot = child_slot(lb) or "child"
+            slots[(ka, kb, slot)] = slots.get((ka, kb, slot), 0) + 1
+            continue
+        plain[(ka, kb)] = plain.get((ka, kb), 0) + 1
+    for (ka, kb), count in plain.items():
+        into_root = graph.nodes[members[ka][0]]["step"] is not None and \
+            graph.nodes[members[kb][0]]["step"] is None
+        label = "at the root" if into_root and count == 1 else \
+            plural(count, "node") if into_root else None
+        drawing.edge(ka, kb, **({"label": esc(label)} if label else {}))
+    for (ka, kb, slot), count in slots.items():
+        marker = ("slot", ka, kb, slot)
+        text = f"{slot}\n{plural(count, 'node')}"
+        scope_a = graph.nodes[members[ka][0]]["scope"]
+        scope_b = graph.nodes[members[kb][0]]["scope"]
+        drawing.node(marker, _common_prefix([scope_a, scope_b]), shape="square", style="filled",
+                     fillcolor="#000000", fixedsize="true", width="0.16", height="0.16",
+                     label="", tooltip=esc(text.replace("\n", ", ")), **{"class": "child-slot"})
+        drawing.edge(ka, marker, arrowhead="none")
+        drawing.edge(marker, kb, label=esc(text), **{"class": "child-slot"})
+    extra = [{"shape": "plaintext", "margin": "0", "label": CHILD_LEGEND}] if slots else []
+    return drawing.build(_legend(kinds, scale, extra))
+
+
 # ------------------------------------------------------------------------------ public API
 
 
@@ -571,6 +715,9 @@ def draw(root, view: str = "unrolled", grads: bool = False, values: bool = False
     middle steps into one "… n steps …" node. view="folded" draws each step's sub-graph once
     with delay markers on the edges between steps. grads=True shows every node's gradient norm
     (running root.backward(retain_graph=True) if it has not run); values=True shows data|grad.
+    A tree (steps on the node axis) is always drawn root at the top, leaves in token order at
+    the bottom (rankdir and max_steps do not apply); folded, its recursive inputs are marked
+    by child slot instead of by delay.
     """
     if view not in VIEWS:
         raise ValueError(f"draw: view must be one of {', '.join(VIEWS)}, got {view!r}")
@@ -588,6 +735,8 @@ def draw_graph(graph: nx.DiGraph, view: str = "unrolled", grads: bool = False,
                max_steps: int | None = None) -> graphviz.Digraph:
     """draw() for a graph already built by viz.to_networkx."""
     scale = _GradScale([n for _, n in graph.nodes(data="grad_norm")]) if grads else None
+    if node_loops(graph):  # a tree (steps on the node axis): drawn as one, see _draw_tree
+        return _draw_tree(graph, view, values, scale)
     has_steps = any(s is not None for _, s in graph.nodes(data="step"))
     if view == "folded" and has_steps:
         return _draw_folded(graph, scale, rankdir)

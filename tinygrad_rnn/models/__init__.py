@@ -15,6 +15,7 @@ from .gated import GRU, LSTM
 from .recurrent import (BiRNN, BookRNN, ContextRNN, DeepRNN, LeakyRNN, MultiscaleRNN,
                         OutputFeedbackRNN, Seq2OneRNN, SkipRNN)
 from .seq2seq import AttentionSeq2Seq, Seq2Seq
+from .tree import TreeRNN
 
 _CATALOG = [
     ("rnn", "tanh RNN with an output at every step: a=b+Wh+Ux, h=tanh(a), o=c+Vh", "recurrent",
@@ -49,10 +50,14 @@ _CATALOG = [
     ("esn", "echo state network: a fixed random reservoir, only the linear readout is trained "
      "(ridge regression)", "reservoir", "mackey-glass", EchoStateNetwork,
      "Jaeger 2001; Lukosevicius 2012; DL book 10.8"),
+    ("tree-rnn", "recursive net: one composition h = tanh(W_l h_l + W_r h_r + b) at every node "
+     "of a tree (balanced over a sequence, or given); -O cell=lstm: binary Tree-LSTM",
+     "recursive", "first-last", TreeRNN,
+     "Pollack 1990; Socher et al. 2011; Tai, Socher & Manning 2015; DL book 10.6, fig. 10.14"),
 ]
 for _entry in _CATALOG:
     register(Arch(*_entry))
 
 __all__ = ["ARCHS", "Arch", "GraphSample", "UnknownArchError", "IncompatibleError", "get_arch",
            "build_graph", "register", "model_inputs", "run_on", "Run", "SequenceModel",
-           "detach_state", "unroll", "Seq2Seq", "AttentionSeq2Seq"]
+           "detach_state", "unroll", "Seq2Seq", "AttentionSeq2Seq", "TreeRNN"]

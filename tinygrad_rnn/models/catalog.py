@@ -98,8 +98,11 @@ class Arch:
         return self.model(task.input_size, task.output_size, hidden, **settings)
 
 
-def _batch_text(batch_type: type) -> str:
-    """'sequence batches' for SequenceBatch, 'pair batches' for PairBatch, ..."""
+def _batch_text(batch_type) -> str:
+    """'sequence batches' for SequenceBatch, 'pair batches' for PairBatch, ... (a tuple of
+    batch types: 'tree batches or sequence batches')."""
+    if isinstance(batch_type, tuple):
+        return " or ".join(_batch_text(t) for t in batch_type)
     name = batch_type.__name__.removesuffix("Batch")
     return f"{name.lower()} batches"
 

@@ -6,7 +6,8 @@
 
 A task declares the batch type it makes (`batch_type`): a SequenceBatch (time-major inputs
 `x` (T, B, D), targets at every step or one at the end) or a PairBatch (a source and a target
-sequence of another length, for encoder-decoders). Every task computes its own loss from a
+sequence of another length, for encoder-decoders) or a TreeBatch (a binary tree per example, for
+the tree-recursive net). Every task computes its own loss from a
 model's outputs (so every architecture is scored the same way) and knows its trivial baseline:
 the loss of the best prediction that ignores the inputs.
 """
@@ -18,10 +19,12 @@ from .pairs import PairBatch, PairTask, ReverseTask, SortTask
 from .mackey_glass import MackeyGlassTask
 from .synthetic import AddingTask, CopyTask, ParityTask, SineTask, TaggingTask
 from .text import NextCharTask
+from .trees import (ExpressionTask, FirstLastTask, Tree, TreeBatch, TreeTask, balanced_tree,
+                    check_tree)
 
 TASKS: dict = {}
 for _cls in (AddingTask, CopyTask, ParityTask, NextCharTask, SineTask, TaggingTask, ReverseTask,
-             SortTask, MackeyGlassTask):
+             SortTask, MackeyGlassTask, FirstLastTask, ExpressionTask):
     TASKS[_cls.name] = _cls
 
 
@@ -34,4 +37,6 @@ def get_task(name: str, **options) -> Task:
 
 __all__ = ["TASKS", "get_task", "Task", "SequenceTask", "PairTask", "Batch", "SequenceBatch",
            "PairBatch", "UnknownTaskError", "ReverseTask", "SortTask", "AddingTask", "CopyTask",
-           "ParityTask", "NextCharTask", "SineTask", "TaggingTask", "MackeyGlassTask"]
+           "ParityTask", "NextCharTask", "SineTask", "TaggingTask", "MackeyGlassTask",
+           "Tree", "TreeBatch", "TreeTask", "balanced_tree", "check_tree", "ExpressionTask",
+           "FirstLastTask"]
