@@ -126,16 +126,17 @@ def tooltip(attrs: dict, name: str | None, shape: str, steps_text: str | None,
     return "\n".join(lines)
 
 
-def steps_label(steps: list) -> str:
-    """'t = 1', 't = 3–30', 't = 4, 8, …, 28 (every 4)', 't = 1, 2, 5'."""
+def steps_label(steps: list, axis: str | None = None) -> str:
+    """'t = 1', 't = 3–30', 't = 4, 8, …, 28 (every 4)', 't = 1, 2, 5'; 'hop 2–5' off time."""
+    head = "t = " if axis in (None, "time") else f"{axis} "
     if len(steps) == 1:
-        return f"t = {steps[0]}"
+        return f"{head}{steps[0]}"
     gaps = {b - a for a, b in zip(steps, steps[1:])}
     if gaps == {1}:
-        return f"t = {steps[0]}–{steps[-1]}"
+        return f"{head}{steps[0]}–{steps[-1]}"
     if len(gaps) == 1 and len(steps) > 3:
-        return f"t = {steps[0]}, {steps[1]}, …, {steps[-1]} (every {gaps.pop()})"
-    return "t = " + ", ".join(str(s) for s in steps)
+        return f"{head}{steps[0]}, {steps[1]}, …, {steps[-1]} (every {gaps.pop()})"
+    return head + ", ".join(str(s) for s in steps)
 
 
 def plural(n: int, word: str) -> str:
@@ -205,9 +206,8 @@ class _Drawing:
                                           "arrowsize": "0.6"})
         dot.attr(rankdir=self.rankdir, fontname="Helvetica", fontsize="11", nodesep="0.2",
                  ranksep="0.3", compound="true", newrank="true")
-        width, height = self._size()
-        # caps the inline (Jupyter) figure near its natural size so text stays legible
-        dot.attr(size=f"{width},{height}")
+        # no `size`: graphviz 2.42/2.43 rounds its scale so that content spills past the
+        # viewBox (the right edge of the SVG was cut off)
         if self.title:
             dot.attr(label=esc(self.title), labelloc="t")
         tree: dict = {}  # cluster path -> list of node lines; children found by prefix
@@ -238,23 +238,6 @@ class _Drawing:
                     label, style = self.cluster_labels.get(child, (child[-1], "rounded"))
                     sub.attr(label=esc(label), style=style, color="#888888", fontsize="10")
                     self._emit(sub, child, tree, order, numbers)
-
-    def _size(self) -> tuple:
-        """Inches: about the natural layout size (1.1 in per rank, 0.55 in per row)."""
-        order = {dot_id: k for k, (dot_id, _, _) in enumerate(self.nodes)}
-        incoming: dict = {}
-        for a, b, _ in self.edges:
-            if order[a] < order[b]:  # drop the edges back to earlier nodes (delay loops)
-                incoming.setdefault(b, []).append(a)
-        layer: dict = {}
-        for dot_id, _, _ in self.nodes:
-            layer[dot_id] = 1 + max((layer[p] for p in incoming.get(dot_id, ())), default=-1)
-        ranks = 1 + max(layer.values(), default=0)
-        rows = int(np.bincount(list(layer.values())).max()) if layer else 1
-        along, across = max(4.0, 1.1 * ranks), max(3.0, 0.55 * rows + 1)
-        if self.rankdir in ("LR", "RL"):
-            return f"{along:.0f}", f"{across:.0f}"
-        return f"{across:.0f}", f"{along:.0f}"
 
 
 def _legend(kinds: set, scale: _GradScale | None, extra: list) -> list:
@@ -381,27 +364,89 @@ def parameter_names(graph: nx.DiGraph) -> dict:
 # ------------------------------------------------------------------------------ the two views
 
 
+def _time_entries(graph: nx.DiGraph, elided: dict) -> tuple:
+    """The unrolled drawing's time order: (entries, entry of each stepped node). An entry is one
+    step of one loop, or an elided run; loops in the order they started (an encoder, then a
+    decoder), each loop's steps ascending. Loops that only ever meet at equal step numbers (a
+    per-step loss scope reading o(t) at its own t) share their entries, so L(t) stays by o(t)."""
+    loops: dict = {}
+    for _, attrs in graph.nodes(data=True):  # creation order
+        if attrs["loop"] is not None:
+            loops.setdefault(attrs["loop"], set()).add(attrs["step"])
+    joined = {loop: loop for loop in loops}
+    between: dict = {}  # (loop a, loop b) -> do all their edges join equal steps?
+    for a, b in graph.edges():
+        la, lb = graph.nodes[a]["loop"], graph.nodes[b]["loop"]
+        if la is not None and lb is not None and la != lb:
+            same = graph.nodes[a]["step"] == graph.nodes[b]["step"]
+            between[(la, lb)] = between.get((la, lb), True) and same
+    for (la, lb), same in between.items():
+        if same and between.get((lb, la), True) and not elided.get(la) and not elided.get(lb):
+            joined[lb] = joined[la]
+    entries: list = []
+    for loop in loops:
+        head = joined[loop]
+        while joined[head] != head:
+            head = joined[head]
+        joined[loop] = head
+    steps: dict = {}
+    for loop, found in loops.items():
+        steps.setdefault(joined[loop], set()).update(found)
+    for head, found in steps.items():
+        done_elided = False
+        for step in sorted(found):
+            if step in elided.get(head, ()):
+                if not done_elided:
+                    entries.append(("elided", head))
+                    done_elided = True
+                continue
+            entries.append((head, step))
+    where = {}
+    for node, attrs in graph.nodes(data=True):
+        if attrs["loop"] is not None:
+            head = joined[attrs["loop"]]
+            where[node] = ("elided", head) if attrs["step"] in elided.get(head, ()) \
+                else (head, attrs["step"])
+    return entries, where
+
+
 def _draw_unrolled(graph: nx.DiGraph, values: bool, scale, rankdir: str, max_steps,
                    note: str | None) -> graphviz.Digraph:
-    steps = sorted({s for _, s in graph.nodes(data="step") if s is not None})
-    elided: set = set()
-    if max_steps is not None and len(steps) > max_steps:
-        first = max(1, (max_steps + 1) // 2)
-        last = max(1, max_steps // 2)
-        elided = set(steps[first:len(steps) - last])
+    """Time reads along `rankdir` (LR: t = 1 on the left, later steps to its right): every
+    node of a step comes after every node of the step before it, through an invisible anchor
+    between them, so the order does not depend on graphviz's crossing minimisation. Several
+    loops come one after another in the order they ran; one "… n steps …" node per elided loop
+    sits between the steps it stands for."""
+    loops: dict = {}
+    for _, attrs in graph.nodes(data=True):
+        if attrs["loop"] is not None:
+            loops.setdefault(attrs["loop"], set()).add(attrs["step"])
+    elided: dict = {}  # loop -> its elided steps
+    if max_steps is not None:
+        for loop, found in loops.items():
+            ordered = sorted(found)
+            if len(ordered) > max_steps:
+                first = max(1, (max_steps + 1) // 2)
+                last = max(1, max_steps // 2)
+                elided[loop] = set(ordered[first:len(ordered) - last])
+    entries, where = _time_entries(graph, elided)
+    position = {entry: k for k, entry in enumerate(entries)}
     drawing = _Drawing(rankdir, note)
     kinds = set()
-    ellipsis = ("elided",)
     names = parameter_names(graph)
+    members: dict = {}  # entry -> its drawn keys
     for node, attrs in graph.nodes(data=True):
-        if attrs["step"] in elided:
-            if ellipsis not in drawing.index:
-                kept = sorted(elided)
-                drawing.node(ellipsis, (), shape="box", style="dashed,rounded",
+        entry = where.get(node)
+        if entry is not None and entry[0] == "elided":
+            if entry not in drawing.index:
+                kept = sorted(elided[entry[1]])
+                loop = entry[1]
+                drawing.node(entry, loop[1], shape="box", style="dashed,rounded",
                              **{"class": "elided"},
                              label=esc(f"… {plural(len(kept), 'step')} …\n"
-                                       f"(t = {kept[0]}–{kept[-1]})"),
+                                       f"({steps_label(kept, loop[0])})"),
                              tooltip=esc(f"{len(kept)} steps elided (max_steps)"))
+                members[entry] = [entry]
             continue
         shape = shape_text(attrs["shape"])
         norm = attrs["grad_norm"]
@@ -409,14 +454,34 @@ def _draw_unrolled(graph: nx.DiGraph, values: bool, scale, rankdir: str, max_ste
         drawing.node(node, _cluster_path(attrs, True),
                      **_node_attrs(attrs, names.get(node, attrs["name"]), shape, values,
                                    scale, norm, None, _grad_text(norm), rankdir))
+        if entry is not None:
+            members.setdefault(entry, []).append(node)
+    key_of = {node: where[node] if where.get(node, ("",))[0] == "elided" else node
+              for node in graph.nodes}
     seen = set()
+    inside_in, inside_out = set(), set()  # keys with a parent / a child in their own entry
     for a, b in graph.edges():
-        ka = ellipsis if graph.nodes[a]["step"] in elided else a
-        kb = ellipsis if graph.nodes[b]["step"] in elided else b
+        ka, kb = key_of[a], key_of[b]
         if ka == kb or (ka, kb) in seen:
             continue
         seen.add((ka, kb))
-        drawing.edge(ka, kb)
+        ea, eb = where.get(a), where.get(b)
+        if ea is not None and ea == eb:
+            inside_out.add(ka)
+            inside_in.add(kb)
+        # an edge against the time order (a backward-running loop) must not bend it
+        against = ea is not None and eb is not None and position[ea] > position[eb]
+        drawing.edge(ka, kb, **({"constraint": "false"} if against else {}))
+    for k, (before, after) in enumerate(zip(entries, entries[1:])):
+        anchor = ("time", k)
+        drawing.node(anchor, (), shape="point", style="invis", width="0", height="0",
+                     label="", **{"class": "timeorder"})
+        for key in members.get(before, ()):
+            if key not in inside_out:  # the step's last nodes
+                drawing.edge(key, anchor, style="invis")
+        for key in members.get(after, ()):
+            if key not in inside_in:  # the next step's first nodes
+                drawing.edge(anchor, key, style="invis")
     return drawing.build(_legend(kinds, scale, []))
 
 
