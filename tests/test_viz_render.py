@@ -8,7 +8,7 @@ import pytest
 
 from viz import GraphvizNotFound, render
 
-from test_viz_dot import HOSTILE, hostile_graph
+from test_viz_dot import HOSTILE, encoder_decoder, hostile_graph
 from test_viz_graph import user_rnn
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -210,39 +210,6 @@ def test_unrolled_time_reads_left_to_right(tmp_path, max_steps):
     if max_steps:  # the elision sits between the steps it stands for
         order = _centres(path, r"h\[\d+\]|… \d+ steps …")
         assert order.index("h[2]") < order.index("… 26 steps …") < order.index(f"h[{T - 1}]")
-
-
-def encoder_decoder(S: int, T: int = 3, hidden: int = 3, axis: str = "time"):
-    """A hand-built attention encoder-decoder: scope("enc", step=s) over S source steps, the
-    encoder states stacked, scope("dec", step=t) scoring the stack of all of them at every
-    decoder step."""
-    import numpy as np
-
-    from tinygrad_rnn import Tensor, scope, stack
-
-    rng = np.random.default_rng(0)
-    W = Tensor(rng.normal(size=(hidden, hidden)) * 0.5, requires_grad=True, name="W")
-    Wd = Tensor(rng.normal(size=(hidden, hidden)) * 0.5, requires_grad=True, name="Wd")
-    x = Tensor(rng.normal(size=(S, hidden)), name="x")
-    h = Tensor(np.zeros(hidden), name="h[0]")
-    states = []
-    for s in range(1, S + 1):
-        with scope("enc", step=s, axis=axis):
-            h = (h @ W + x[s - 1]).tanh().named(f"h[{s}]")
-        states.append(h)
-    H = stack(states).named("H")  # (S, hidden): every encoder state
-    d = h
-    loss = None
-    for t in range(1, T + 1):
-        with scope("dec", step=t):
-            scores = (H @ d).named(f"e[{t}]")
-            weights = (scores - scores.max()).exp()
-            alpha = (weights / weights.sum()).named(f"alpha[{t}]")
-            context = (alpha @ H).named(f"c[{t}]")
-            d = ((d + context) @ Wd).tanh().named(f"d[{t}]")
-            step_loss = (d * d).sum()
-            loss = step_loss if loss is None else loss + step_loss
-    return loss.named("L")
 
 
 @needs_dot

@@ -45,6 +45,18 @@ DELAY_LEGEND = ('<<table border="0" cellborder="0" cellspacing="4" cellpadding="
                 '<td>delay d: from step t-d</td></tr></table>>')
 
 
+ALL_STEPS_MARK = "∀ s"
+ALL_STEPS_LEGEND = ('<<table border="0" cellborder="0" cellspacing="4" cellpadding="0"><tr>'
+                    '<td border="1" style="rounded" cellpadding="2">∀ s</td>'
+                    '<td>all steps s: every step of one loop feeds it</td></tr></table>>')
+
+
+def all_steps_text(loop: tuple, n: int) -> str:
+    """'all steps s (30)' on the time axis, 'all hops (3)' / 'all nodes (7)' on another."""
+    axis = loop[0]
+    return f"all steps s ({n})" if axis in (None, "time") else f"all {axis}s ({n})"
+
+
 class GraphvizNotFound(RuntimeError):
     """The `dot` binary is not on PATH; the DOT source was written instead."""
 
@@ -583,6 +595,11 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         drawing.node(key, attrs["scope"], **node_attrs)
     plain: dict = {}
     delays: dict = {}
+    feeds: dict = {}  # (ka, kb) -> {step of b (None: unstepped): steps of a feeding it}
+    loop_steps: dict = {}
+    for _, attrs in graph.nodes(data=True):
+        if attrs["loop"] is not None:
+            loop_steps.setdefault(attrs["loop"], set()).add(attrs["step"])
     for a, b in graph.edges():
         ka, kb = keys[a], keys[b]
         sa, sb = graph.nodes[a]["step"], graph.nodes[b]["step"]
@@ -597,13 +614,35 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         kind = "pairs" if both and not related else \
             "steps" if sa is not None and sb is None else "plain"
         plain[(ka, kb, kind)] = plain.get((ka, kb, kind), 0) + 1
+        if kind != "plain":  # which of its loop's steps feed each step of b (or b itself)
+            feeds.setdefault((ka, kb), {}).setdefault(sb, set()).add(sa)
+    all_steps = []
     for (ka, kb, kind), count in plain.items():
         label = None
+        loop = graph.nodes[members[ka][0]]["loop"]
+        if kind != "plain" and len(loop_steps[loop]) > 1 and all(
+                found == loop_steps[loop] for found in feeds[(ka, kb)].values()):
+            all_steps.append((ka, kb, loop))  # every step of a's loop: drawn as one marker
+            continue
         if kind == "pairs":
             label = plural(count, "step pair")
         elif kind == "steps" and count > 1:
             label = plural(count, "step")
         drawing.edge(ka, kb, **({"label": esc(label)} if label else {}))
+    for ka, kb, loop in all_steps:
+        # the edges from every step s of a's loop into b (a stack of all encoder states read
+        # by each decoder step, a readout over all states): one edge through one marker; never
+        # a numeric delay between different loops
+        text = all_steps_text(loop, len(loop_steps[loop]))
+        marker = ("all", ka, kb)
+        where = "/".join(loop[1])
+        drawing.node(marker, graph.nodes[members[ka][0]]["scope"][:len(loop[1]) - 1],
+                     shape="circle", style="filled", fillcolor="#ffffff", fixedsize="true",
+                     width="0.3", height="0.3", fontsize="8", label=esc(ALL_STEPS_MARK),
+                     tooltip=esc(f"{text}: every step of the loop {where} feeds this edge"),
+                     **{"class": "allsteps"})
+        drawing.edge(ka, marker, arrowhead="none")
+        drawing.edge(marker, kb, label=esc(text), **{"class": "allsteps"})
     for (ka, kb, delay), count in delays.items():
         scope_a = graph.nodes[members[ka][0]]["scope"]
         scope_b = graph.nodes[members[kb][0]]["scope"]
@@ -620,6 +659,8 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         # one HTML-table node (marker cell + text cell) so the text stays inside the legend;
         # an xlabel is placed outside its cluster
         extra.append({"shape": "plaintext", "margin": "0", "label": DELAY_LEGEND})
+    if all_steps:
+        extra.append({"shape": "plaintext", "margin": "0", "label": ALL_STEPS_LEGEND})
     return drawing.build(_legend(kinds, scale, extra))
 
 
