@@ -228,3 +228,29 @@ def test_unrolled_non_time_axis_labels_its_clusters(tmp_path):
     assert "hop 2" in text and "t = 2" in text  # the encoder's axis, the decoder's time
     assert _centres(path, r"h\[\d+\]") == ["h[0]", "h[1]", "h[2]", "h[3]"]
     assert_steps_side_by_side(path, ["hop 1", "hop 2", "hop 3"])
+
+
+@needs_dot
+def test_odd_names_and_paths_render(tmp_path, monkeypatch):
+    """A path starting with '-', a lone surrogate, graphviz's own escapes (\\N, \\G) and a
+    10k-character name: each rendered, shown as written (capped), never an error inside dot."""
+    import numpy as np
+
+    from tinygrad_rnn import Tensor, scope
+
+    w = Tensor(np.ones(2), requires_grad=True, name="w\\N\\G")
+    with scope("bad\ud800scope", step=1):
+        h = (w * 2).named("h\ud800x")
+    with scope("x" * 10_000, step=1):
+        g = (h * 3).named("y" * 10_000)
+    loss = g.sum().named("L")
+    monkeypatch.chdir(tmp_path)
+    for view in ("unrolled", "folded"):
+        path = render(loss, f"./-{view}.svg", view=view, grads=True)
+        assert path.exists()
+        nodes = svg_nodes(path)
+        tips = " ".join(tip for _, _, tip in nodes if tip)
+        text = " ".join(t for _, t, _ in nodes)
+        assert "w\\N\\G" in text and "parameter w\\N\\G" in tips  # not replaced by node ids
+        assert "h?x" in text
+        assert "y" * 50 in text and "y" * 61 not in text and "…" in text

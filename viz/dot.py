@@ -20,6 +20,7 @@ from .graph import to_networkx
 
 VIEWS = ("unrolled", "folded")
 RECORD_VALUES = 8  # values=True prints at most this many numbers; bigger tensors get statistics
+DOT_TIMEOUT = 300.0  # seconds render() gives graphviz before saying the drawing is too large
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
 
 # Shape tells the kind even when grads=True recolours the fill (never colour alone).
@@ -71,9 +72,27 @@ _ESCAPES.update({chr(c): "?" for c in [*range(32), 127] if chr(c) not in _ESCAPE
 _ESCAPE_TABLE = str.maketrans(_ESCAPES)
 
 
+MAX_TEXT = 2000  # characters of one label or tooltip; graphviz fails on far longer strings
+MAX_NAME = 60  # characters of a name shown on a node (the tooltip keeps up to MAX_TEXT)
+
+
+def clip_text(text, limit: int = MAX_TEXT) -> str:
+    """text shortened to at most limit characters, with '…' where it was cut."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def esc(text) -> str:
-    """Any text made safe inside a quoted DOT label: no injected markup, valid SVG XML."""
-    return str(text).translate(_ESCAPE_TABLE)
+    """Any text made safe inside a quoted DOT label: no injected markup, valid SVG XML (a lone
+    surrogate becomes '?'), at most MAX_TEXT characters."""
+    text = clip_text(text).encode("utf-8", "replace").decode("utf-8")
+    return text.translate(_ESCAPE_TABLE)
+
+
+def esc_tip(text) -> str:
+    """esc() for a tooltip: graphviz expands \\N, \\G, ... in tooltips once more than in
+    labels, so a backslash is escaped twice there."""
+    return esc(clip_text(text).replace("\\", "\\\\"))
 
 
 def esc_record(text) -> str:
@@ -108,8 +127,10 @@ def _array_text(array) -> str:
 
 
 def title_lines(attrs: dict, name: str | None, shape: str) -> list:
-    """The visible lines of a tensor node: name first, then op, then shape."""
+    """The visible lines of a tensor node: name first (at most MAX_NAME characters), then op,
+    then shape."""
     kind = attrs["kind"]
+    name = None if name is None else clip_text(name, MAX_NAME)
     if kind == "constant":
         value = attrs.get("value")
         return [_array_text(value) if value is not None else "const"]
@@ -248,7 +269,8 @@ class _Drawing:
             if len(child) == len(path) + 1 and child[:len(path)] == path:
                 with dot.subgraph(name=f"cluster_{numbers[child]}") as sub:
                     label, style = self.cluster_labels.get(child, (child[-1], "rounded"))
-                    sub.attr(label=esc(label), style=style, color="#888888", fontsize="10")
+                    sub.attr(label=esc(clip_text(label, MAX_NAME)), style=style,
+                             color="#888888", fontsize="10")
                     self._emit(sub, child, tree, order, numbers)
 
 
@@ -289,7 +311,7 @@ def _node_attrs(attrs: dict, name: str | None, shape: str, values: bool,
         out["label"] = "\\n".join(esc(line) for line in lines)
     if scale is not None:
         out.update(scale.style(norm))
-    out["tooltip"] = esc(tooltip(attrs, name, shape, steps_text, grad_text))
+    out["tooltip"] = esc_tip(tooltip(attrs, name, shape, steps_text, grad_text))
     return out
 
 
@@ -457,7 +479,7 @@ def _draw_unrolled(graph: nx.DiGraph, values: bool, scale, rankdir: str, max_ste
                              **{"class": "elided"},
                              label=esc(f"… {plural(len(kept), 'step')} …\n"
                                        f"({steps_label(kept, loop[0])})"),
-                             tooltip=esc(f"{len(kept)} steps elided (max_steps)"))
+                             tooltip=esc_tip(f"{len(kept)} steps elided (max_steps)"))
                 members[entry] = [entry]
             continue
         shape = shape_text(attrs["shape"])
@@ -590,7 +612,7 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         shape = _folded_shape(attrs["shape"], len(domain), time_major)
         node_attrs = _node_attrs(folded, name, shape, False, scale, norm, steps_text, grad_text)
         if stepped:  # the tooltip always says which steps the node stands for
-            node_attrs["tooltip"] = esc(tooltip(folded, name, shape, steps_label(steps),
+            node_attrs["tooltip"] = esc_tip(tooltip(folded, name, shape, steps_label(steps),
                                                 grad_text))
         drawing.node(key, attrs["scope"], **node_attrs)
     plain: dict = {}
@@ -639,7 +661,7 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         drawing.node(marker, graph.nodes[members[ka][0]]["scope"][:len(loop[1]) - 1],
                      shape="circle", style="filled", fillcolor="#ffffff", fixedsize="true",
                      width="0.3", height="0.3", fontsize="8", label=esc(ALL_STEPS_MARK),
-                     tooltip=esc(f"{text}: every step of the loop {where} feeds this edge"),
+                     tooltip=esc_tip(f"{text}: every step of the loop {where} feeds this edge"),
                      **{"class": "allsteps"})
         drawing.edge(ka, marker, arrowhead="none")
         drawing.edge(marker, kb, label=esc(text), **{"class": "allsteps"})
@@ -650,7 +672,7 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         text = f"delay {delay}\n{plural(count, 'step')}"
         drawing.node(marker, min(scope_a, scope_b, key=len), shape="square", style="filled",
                      fillcolor="#000000", fixedsize="true", width="0.14", height="0.14",
-                     label="", tooltip=esc(text.replace("\n", ", ")), **{"class": "delay"})
+                     label="", tooltip=esc_tip(text.replace("\n", ", ")), **{"class": "delay"})
         drawing.edge(ka, marker, arrowhead="none")
         # an edge label gets its own room in dot's layout; an xlabel is drawn over the edges
         drawing.edge(marker, kb, label=esc(text), **{"class": "delay"})
@@ -725,10 +747,17 @@ def render(root, path, **draw_kwargs) -> pathlib.Path:
             f"the DOT source is in {dot_path}. Install graphviz (apt-get install graphviz, "
             f"brew install graphviz, or https://graphviz.org/download/) and run again, or "
             f"render it yourself with: dot -T{fmt_name} {dot_path} -o {path}")
-    result = subprocess.run([binary, f"-T{fmt_name}", "-o", str(path)],
-                            input=source.encode("utf-8"), capture_output=True)
+    try:  # the output comes back on stdout: no file name ever reaches dot's command line
+        result = subprocess.run([binary, f"-T{fmt_name}"], input=source.encode("utf-8"),
+                                capture_output=True, timeout=DOT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(
+            f"render: graphviz `dot` did not finish {path.name} within {DOT_TIMEOUT:g} s "
+            f"({source.count(' -> ')} edges): the drawing is too large for it; draw fewer "
+            f"steps (max_steps=k elides the middle ones) or view='folded'") from None
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RuntimeError(f"render: dot failed on {path.name}: "
                            f"{message[0] if message else 'exit ' + str(result.returncode)}")
+    path.write_bytes(result.stdout)
     return path
