@@ -16,10 +16,11 @@ import graphviz
 import networkx as nx
 import numpy as np
 
-from .graph import to_networkx
+from .graph import stats_of, to_networkx
 
 VIEWS = ("unrolled", "folded")
 RECORD_VALUES = 8  # values=True prints at most this many numbers; bigger tensors get statistics
+RENDER_MAX_STEPS = 8  # render()'s default max_steps, the CLI's too
 DOT_TIMEOUT = 300.0  # seconds render() gives graphviz before saying the drawing is too large
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
 
@@ -152,7 +153,7 @@ def tooltip(attrs: dict, name: str | None, shape: str, steps_text: str | None,
         lines.append(steps_text)
     elif attrs["step"] is not None:
         lines.append(f"t = {attrs['step']}")
-    stats = attrs.get("stats")
+    stats = node_stats(attrs)
     if stats:
         lines.append("value: " + ", ".join(f"{k} {fmt(v)}" for k, v in stats.items()))
     lines.append(grad_text or "grad: none")
@@ -170,6 +171,14 @@ def steps_label(steps: list, axis: str | None = None) -> str:
     if len(gaps) == 1 and len(steps) > 3:
         return f"{head}{steps[0]}, {steps[1]}, …, {steps[-1]} (every {gaps.pop()})"
     return head + ", ".join(str(s) for s in steps)
+
+
+def node_stats(attrs: dict) -> dict | None:
+    """min/max/mean/std of a node's value: the graph's, else computed now from its array."""
+    stats = attrs.get("stats")
+    if stats is None and attrs.get("array") is not None:
+        stats = attrs["stats"] = stats_of(attrs["array"])
+    return stats
 
 
 def plural(n: int, word: str) -> str:
@@ -252,7 +261,11 @@ class _Drawing:
                     order.append(path[:i])
             tree[path].append((dot_id, attrs))
         numbers = {path: k for k, path in enumerate(p for p in order if p)}
-        self._emit(dot, (), tree, order, numbers)
+        children: dict = {}  # cluster path -> its child clusters, in order (one pass: linear)
+        for path in order:
+            if path:
+                children.setdefault(path[:-1], []).append(path)
+        self._emit(dot, (), tree, children, numbers)
         for a, b, attrs in self.edges:
             dot.edge(a, b, **attrs)
         if legend:
@@ -262,16 +275,15 @@ class _Drawing:
                     sub.node(dot_id, **attrs)
         return dot
 
-    def _emit(self, dot, path, tree, order, numbers) -> None:
+    def _emit(self, dot, path, tree, children, numbers) -> None:
         for dot_id, attrs in tree[path]:
             dot.node(dot_id, **attrs)
-        for child in order:
-            if len(child) == len(path) + 1 and child[:len(path)] == path:
-                with dot.subgraph(name=f"cluster_{numbers[child]}") as sub:
-                    label, style = self.cluster_labels.get(child, (child[-1], "rounded"))
-                    sub.attr(label=esc(clip_text(label, MAX_NAME)), style=style,
-                             color="#888888", fontsize="10")
-                    self._emit(sub, child, tree, order, numbers)
+        for child in children.get(path, ()):
+            with dot.subgraph(name=f"cluster_{numbers[child]}") as sub:
+                label, style = self.cluster_labels.get(child, (child[-1], "rounded"))
+                sub.attr(label=esc(clip_text(label, MAX_NAME)), style=style,
+                         color="#888888", fontsize="10")
+                self._emit(sub, child, tree, children, numbers)
 
 
 def _legend(kinds: set, scale: _GradScale | None, extra: list) -> list:
@@ -321,8 +333,8 @@ def _record_label(attrs: dict, lines: list, rankdir: str) -> str:
     value, grad = attrs.get("value"), attrs.get("grad")
     if value is not None and value.size <= RECORD_VALUES:
         fields.append("data " + _array_text(value))
-    elif attrs.get("stats"):
-        s = attrs["stats"]
+    elif node_stats(attrs):
+        s = node_stats(attrs)
         fields.append(f"mean {fmt(s['mean'])} std {fmt(s['std'])}")
     if grad is not None and grad.size <= RECORD_VALUES:
         fields.append("grad " + _array_text(grad))
@@ -604,7 +616,7 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
             grad_text = (f"grad norm: {min(norms):.3g}…{max(norms):.3g}" if len(norms) > 1
                          else _grad_text(norm))
         kinds.add(attrs["kind"])
-        folded = dict(attrs, step=None, stats=None, grad=None)
+        folded = dict(attrs, step=None, stats=None, grad=None, array=None)
         # the sequence x (T, B, D), or a stack of every step's values (T,): not a parameter
         time_major = not stepped and attrs["kind"] != "param" and (
             len(attrs["shape"]) >= 2 or any(graph.nodes[p]["step"] is not None
@@ -705,7 +717,8 @@ def draw(root, view: str = "unrolled", grads: bool = False, values: bool = False
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
         # max_steps=1 still keeps the first and the last step: both ends of the sequence show
         raise ValueError(f"draw: max_steps must be a positive int or None, got {max_steps!r}")
-    graph = to_networkx(root, grads=grads, stats=view == "unrolled" or values)
+    # statistics are computed while drawing, for the drawn nodes only (node_stats)
+    graph = to_networkx(root, grads=grads, stats=False)
     return draw_graph(graph, view, grads, values, rankdir, max_steps)
 
 
@@ -726,10 +739,17 @@ def draw_graph(graph: nx.DiGraph, view: str = "unrolled", grads: bool = False,
 def render(root, path, **draw_kwargs) -> pathlib.Path:
     """Draw root and write it to path; the format comes from the suffix (.svg .png .pdf .dot).
 
+    Unlike draw(), elides by default: max_steps=RENDER_MAX_STEPS (8) unless given (None draws
+    every step). `dot` gets DOT_TIMEOUT seconds; past that, a RuntimeError says the drawing is
+    too large.
+
     Uses the real `dot` binary; without it, writes the DOT source beside path and raises
     GraphvizNotFound naming that file.
     """
     path = pathlib.Path(path)
+    # as the CLI: a long unrolled drawing keeps its first and last steps (dot is slow on
+    # thousands of clusters); pass max_steps=None to draw every step
+    draw_kwargs.setdefault("max_steps", RENDER_MAX_STEPS)
     fmt_name = FORMATS.get(path.suffix.lower())
     if fmt_name is None:
         raise ValueError(f"render: unknown format {path.suffix or '(no suffix)'!r} for {path}; "

@@ -46,7 +46,7 @@ def _kind(tensor, is_root: bool, is_param: bool) -> str:
     return "tensor" if tensor.name else "op"
 
 
-def _stats(array: np.ndarray) -> dict:
+def stats_of(array: np.ndarray) -> dict:
     """min, max, mean, std of a numeric array as Python floats (empty arrays give {})."""
     if array.size == 0:
         return {}
@@ -136,8 +136,9 @@ def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
     (what the step counts: "time", "hop", "node", ...), loop ((axis, scope path that set the
     step): steps of one loop are one recurrence; None without a step), requires_grad,
     is_param, kind (param/input/constant/tensor/op/loss/output), size, value (the
-    array, for tensors of at most SMALL elements, else None) and, when stats is True, stats
-    (min/max/mean/std). grad_norm (float or None) and grad (small arrays): with grads=True,
+    array, for tensors of at most SMALL elements, else None), array (the tensor's own data, not
+    a copy) and, when stats is True, stats (min/max/mean/std; the drawings compute them on
+    demand, only for the nodes they draw, from array). grad_norm (float or None) and grad (small arrays): with grads=True,
     the gradient of root with respect to every node, from a fresh
     root.backward(retain_graph=True) that leaves every .grad as it was (record_gradients);
     without, whatever .grad the tensors hold. Edge attribute `slots`: the argument
@@ -147,6 +148,8 @@ def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
     recorded = root_gradients(root) if grads and root.requires_grad else None
     parameter = _parameter_class()
     graph = nx.DiGraph(root=root.id, backward_ran=recorded is not None)
+    dtype_names: dict = {}  # str(dtype) is slow; a record has one or two dtypes
+    nodes, edges, slots = [], [], {}
     for tensor in tensors:
         is_param = parameter is not None and isinstance(tensor, parameter)
         if parameter is None and not tensor.parents and tensor.requires_grad:
@@ -154,12 +157,16 @@ def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
         # with grads=True only the drawn root's gradients; otherwise whatever .grad holds
         grad = recorded.get(tensor.id) if recorded is not None else tensor.grad
         data = tensor.data
+        dtype = data.dtype
+        if dtype not in dtype_names:
+            dtype_names[dtype] = str(dtype)
+        small = data.size <= SMALL
         attrs = {
             "op": tensor.op or "leaf",
             "op_args": tensor.op_args,
             "name": tensor.name,
-            "shape": tuple(data.shape),
-            "dtype": str(data.dtype),
+            "shape": data.shape,
+            "dtype": dtype_names[dtype],
             "size": int(data.size),
             "scope": tuple(tensor.scope),
             "step": tensor.step,
@@ -169,16 +176,20 @@ def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
             "is_param": bool(is_param),
             "kind": _kind(tensor, tensor is root, is_param),
             "grad_norm": None if grad is None else norm(grad),
-            "grad": np.array(grad) if grad is not None and data.size <= SMALL else None,
+            "grad": np.array(grad) if grad is not None and small else None,
+            "value": np.array(data) if small else None,
+            "array": data,  # the tensor's own array (not a copy): statistics on demand
         }
-        attrs["value"] = np.array(data) if data.size <= SMALL else None
         if stats:
-            attrs["stats"] = _stats(data)
-        graph.add_node(tensor.id, **attrs)
-    for tensor in tensors:
+            attrs["stats"] = stats_of(data)
+        nodes.append((tensor.id, attrs))
         for slot, parent in enumerate(tensor.parents):
-            if graph.has_edge(parent.id, tensor.id):
-                graph.edges[parent.id, tensor.id]["slots"] += (slot,)
+            pair = (parent.id, tensor.id)
+            if pair in slots:
+                slots[pair] += (slot,)
             else:
-                graph.add_edge(parent.id, tensor.id, slots=(slot,))
+                slots[pair] = (slot,)
+                edges.append(pair)
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from((a, b, {"slots": slots[(a, b)]}) for a, b in edges)
     return graph
