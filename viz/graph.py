@@ -138,9 +138,9 @@ def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
     is_param, kind (param/input/constant/tensor/op/loss/output), size, value (the
     array, for tensors of at most SMALL elements, else None), array (the tensor's own data, not
     a copy) and, when stats is True, stats (min/max/mean/std; the drawings compute them on
-    demand, only for the nodes they draw, from array). grad_norm (float or None) and grad (small arrays): with grads=True,
-    the gradient of root with respect to every node, from a fresh
-    root.backward(retain_graph=True) that leaves every .grad as it was (record_gradients);
+    demand, only for the nodes they draw, from array). grad_norm (float or None) and grad
+    (small arrays): with grads=True, the gradient of root with respect to every node, from a
+    fresh root.backward(retain_graph=True) that leaves every .grad as it was (record_gradients);
     without, whatever .grad the tensors hold. Edge attribute `slots`: the argument
     positions at which the parent enters the child (x * x gives (0, 1)).
     """
