@@ -1,6 +1,13 @@
-"""Graph explorer benchmark: a T=1000 LSTM's record memory and its folded / elided render times.
+"""Graph explorer benchmark: to_networkx, the folded / elided / unrolled drawings, and render.
 
-Run: python bench/bench_viz.py [T]   (prints a markdown table for bench/RESULTS.md)
+Run: python bench/bench_viz.py [T ...]   (prints a markdown table for bench/RESULTS.md)
+
+Per T (an LSTM from the catalog, H = 8, B = 2), each timed once: the forward pass that records
+the graph; viz.to_networkx (with value statistics); viz.draw(...).source (the Python side of a
+drawing: graph export, folding or eliding, DOT emission) folded, elided to 8 steps and fully
+unrolled; and viz.render end to end to .svg (the `dot` run included) folded and elided. A
+fully unrolled LSTM of more than a few dozen steps is beyond what `dot` lays out in minutes,
+so its render is not timed.
 """
 
 from __future__ import annotations
@@ -9,35 +16,37 @@ import pathlib
 import sys
 import tempfile
 import time
-import tracemalloc
 
 from tinygrad_rnn.models import build_graph
-from viz import render, to_networkx
+from viz import draw, render, to_networkx
 
 
-def main(T: int = 1000) -> None:
-    tracemalloc.start()
+def timed(fn) -> float:
     start = time.perf_counter()
-    sample = build_graph("lstm", steps=T)
-    build_s = time.perf_counter() - start
-    record_bytes, peak_bytes = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    start = time.perf_counter()
-    graph = to_networkx(sample.loss)
-    export_s = time.perf_counter() - start
-    rows = [("record (forward, T=%d): %d nodes" % (T, graph.number_of_nodes()),
-             f"{build_s:.2f} s", f"{record_bytes / 2**20:.1f} MiB (peak {peak_bytes / 2**20:.1f})"),
-            ("to_networkx (with value stats)", f"{export_s:.2f} s", "")]
+    fn()
+    return time.perf_counter() - start
+
+
+def main(lengths: list) -> None:
+    print("| T | nodes | forward | to_networkx | draw folded | draw elided | draw unrolled "
+          "| render folded | render elided |\n|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
-        for label, kwargs in [("render folded .svg", {"view": "folded"}),
-                              ("render unrolled, max_steps=8, .svg", {"max_steps": 8})]:
+        out = pathlib.Path(folder) / "g.svg"
+        for T in lengths:
             start = time.perf_counter()
-            render(sample.loss, pathlib.Path(folder) / "g.svg", **kwargs)
-            rows.append((label, f"{time.perf_counter() - start:.2f} s", ""))
-    print("| what | time | memory |\n|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+            loss = build_graph("lstm", steps=T).loss
+            forward = time.perf_counter() - start
+            start = time.perf_counter()
+            nodes = to_networkx(loss).number_of_nodes()
+            export = time.perf_counter() - start
+            figures = [timed(lambda: draw(loss, view="folded").source),
+                       timed(lambda: draw(loss, max_steps=8).source),
+                       timed(lambda: draw(loss).source),
+                       timed(lambda: render(loss, out, view="folded")),
+                       timed(lambda: render(loss, out, max_steps=8))]
+            print(f"| {T} | {nodes} | {forward:.2f} s | {export:.2f} s | "
+                  + " | ".join(f"{f:.2f} s" for f in figures) + " |", flush=True)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    main([int(a) for a in sys.argv[1:]] or [100, 1000, 5000])

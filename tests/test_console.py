@@ -80,6 +80,7 @@ def test_step_norms_equal_retain_grad_and_parts_add_up():
         h.retain_grad()
     console = recording()
     report = bptt_report(net["loss"], net["states"], console=console, recurrent_weight=net["W"])
+    net["loss"].backward()  # the report left the graph and every .grad alone: fill them now
     text = console.export_text()
     V = net["V"].data
     for row, h, o in zip(report.steps, net["states"], net["outputs"]):
@@ -108,7 +109,10 @@ def test_param_contributions_sum_to_gradient_and_match_each_step():
     for name in "WUVb":
         p = by_name[name]
         assert p.sum_ok and p.sum_diff < 1e-10
-        assert p.grad_norm == pytest.approx(np.linalg.norm(net[name].grad))
+        assert net[name].grad is None  # the report leaves the user's gradients alone
+    net["loss"].backward()  # and the graph: a backward (or a trace) can follow
+    for name in "WUVb":
+        assert by_name[name].grad_norm == pytest.approx(np.linalg.norm(net[name].grad))
     # V's contribution at step t is dL/do_t^T h_t = (2 o_t)^T h_t, computed here independently
     for t, (h, o) in enumerate(zip(net["states"], net["outputs"]), start=1):
         expected = np.linalg.norm((2 * o.data).T @ h.data)
@@ -176,6 +180,7 @@ def test_through_time_part_found_when_the_recurrence_passes_through_the_output(s
         if not sum_inside:
             loss = step_loss if loss is None else loss + step_loss
     report = bptt_report(loss, states, console=recording())
+    loss.backward()  # retained states' gradients, from the graph the report kept
     for row, h, out in zip(report.steps, states, outputs):
         local = 2 * out.data @ V.data
         assert row.local == pytest.approx(np.linalg.norm(local), rel=1e-10)
@@ -210,7 +215,9 @@ def test_last_step_only_equals_gradient_of_the_last_loss():
     for row, h in zip(report.steps, only_last["states"]):
         assert row.total == pytest.approx(np.linalg.norm(h.grad), rel=1e-10)
     assert all(row.local == 0 for row in report.steps[:-1])
-    # the parameters keep the full loss's gradient
+    # the report changed no gradient; the graph is still there for the user's backward
+    assert full["W"].grad is None
+    full["loss"].backward()
     reference = tiny_rnn(T=5, seed=3)
     reference["loss"].backward()
     assert np.allclose(full["W"].grad, reference["W"].grad)
@@ -403,6 +410,30 @@ def test_train_display_plain_when_not_a_terminal():
     assert "iter" not in quiet.export_text()
     doc = json.loads(json.dumps(train_json(display.summary(), display.history)))
     assert doc["schema"] == 1 and doc["kind"] == "train" and len(doc["history"]) == 5
+
+
+def test_train_display_plain_lines_count_the_clipped_iterations_since_the_last_line():
+    console = recording()
+    with TrainDisplay(20, console, title="rnn", plain_lines=2) as display:
+        for i in range(20):  # clipped at iterations 2 and 3 only; a norm is passed every time
+            display.update(i + 1, 1.0, clip=(1.26, 1.0) if i in (1, 2) else (0.5, 0.5))
+    lines = [line for line in console.export_text().splitlines() if line.startswith("iter ")]
+    assert len(lines) == 2
+    assert "clipped 2 of 10 (last ‖g‖ 1.26 → 1)" in lines[0]
+    assert "clipped" not in lines[1]  # nothing clipped since: no stale line
+
+
+def test_bptt_report_then_trace_backward_and_clip_leave_no_trace():
+    net = tiny_rnn(w_scale=1.0, T=4)
+    report = bptt_report(net["loss"], net["states"], params=[net["W"], net["U"]],
+                         console=recording(), clip=1e-3)
+    assert report.clip["clipped"] and net["W"].grad is None and net["U"].grad is None
+    rows = trace_backward(net["loss"], console=recording(), retain_graph=True)  # no error
+    assert rows and net["W"].grad is not None
+    want = np.linalg.norm(np.concatenate([net["W"].grad.ravel(), net["U"].grad.ravel()]))
+    assert report.clip["before"] == pytest.approx(want, rel=1e-12)
+    again = bptt_report(net["loss"], net["states"], params=[net["W"]], console=recording())
+    assert again.params[0].grad_norm == pytest.approx(np.linalg.norm(net["W"].grad))
 
 
 def test_train_display_live_bar_on_a_terminal():

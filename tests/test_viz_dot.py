@@ -13,7 +13,7 @@ from test_viz_graph import user_rnn
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
 NODE = re.compile(r"^\s*(n\d+) \[(.*)\]$", re.M)
-EDGE = re.compile(r"^\s*(n\d+) -> (n\d+)", re.M)
+EDGE = re.compile(r"^\s*(n\d+) -> (n\d+)(?![^\n]*style=invis)", re.M)  # drawn edges
 
 
 def check_golden(name: str, source: str, update: bool) -> None:
@@ -31,7 +31,9 @@ def kinds(source: str) -> dict:
     """Drawn node counts by class (legend nodes excluded: their ids are not n<k>)."""
     out: dict = {}
     for _, attrs in NODE.findall(source):
-        kind = re.search(r"class=(\w+)", attrs).group(1)
+        kind = re.search(r"class=([\w-]+)", attrs).group(1)
+        if kind == "timeorder":  # the invisible anchors that keep the steps in order
+            continue
         out[kind] = out.get(kind, 0) + 1
     return out
 
@@ -39,6 +41,7 @@ def kinds(source: str) -> dict:
 def step_counts_hidden(source: str) -> str:
     """The folded DOT with every step-count label replaced by a placeholder."""
     source = re.sub(r"\d+ (step pair|step)s?\b", "N steps", source)
+    source = re.sub(r"all steps s \(\d+\)", "all steps s (N)", source)
     source = re.sub(r"t = [^\\\"]*", "t = …", source)
     return source
 
@@ -307,3 +310,65 @@ def test_catalog_golden(arch, view, update_golden):
     source = draw(build_graph(arch, steps=3).loss, view=view).source
     check_golden(f"catalog/{arch}-{view}.dot", source, update_golden)
     assert source == draw(build_graph(arch, steps=3).loss, view=view).source
+
+
+def encoder_decoder(S: int, T: int = 3, hidden: int = 3, axis: str = "time"):
+    """A hand-built attention encoder-decoder: scope("enc", step=s) over S source steps, the
+    encoder states stacked, scope("dec", step=t) scoring the stack of all of them at every
+    decoder step."""
+    import numpy as np
+
+    from tinygrad_rnn import Tensor, scope, stack
+
+    rng = np.random.default_rng(0)
+    W = Tensor(rng.normal(size=(hidden, hidden)) * 0.5, requires_grad=True, name="W")
+    Wd = Tensor(rng.normal(size=(hidden, hidden)) * 0.5, requires_grad=True, name="Wd")
+    x = Tensor(rng.normal(size=(S, hidden)), name="x")
+    h = Tensor(np.zeros(hidden), name="h[0]")
+    states = []
+    for s in range(1, S + 1):
+        with scope("enc", step=s, axis=axis):
+            h = (h @ W + x[s - 1]).tanh().named(f"h[{s}]")
+        states.append(h)
+    H = stack(states).named("H")  # (S, hidden): every encoder state
+    d = h
+    loss = None
+    for t in range(1, T + 1):
+        with scope("dec", step=t):
+            scores = (H @ d).named(f"e[{t}]")
+            weights = (scores - scores.max()).exp()
+            alpha = (weights / weights.sum()).named(f"alpha[{t}]")
+            context = (alpha @ H).named(f"c[{t}]")
+            d = ((d + context) @ Wd).tanh().named(f"d[{t}]")
+            step_loss = (d * d).sum()
+            loss = step_loss if loss is None else loss + step_loss
+    return loss.named("L")
+
+
+def test_all_steps_marker_for_attention_over_every_encoder_state(update_golden):
+    source = draw(encoder_decoder(3), view="folded").source
+    check_golden("encoder_attention_folded.dot", source, update_golden)
+    markers = re.findall(r"^\s*(n\d+) \[.*class=allsteps.*\]$", source, re.M)
+    assert len(markers) == 1  # h[s] -> H: every encoder step feeds the stack, drawn once
+    assert "all steps s (3)" in source and "step pair" in source  # h[S] -> decoder start
+    assert "∀ s" in source and "all steps s: every step of one loop feeds it" in source
+    names = {m.group(1): m.group(2) for m in re.finditer(r"^\s*(n\d+) \[label=\"([^\\\"]*)",
+                                                          source, re.M)}
+    scopes = {m.group(1): m.group(2) for m in re.finditer(
+        r"^\s*(n\d+) \[.*tooltip=\".*?\\nscope: ([^\\]*)\\n", source, re.M)}
+    into = [b for a, b in EDGE.findall(source) if a == markers[0]]
+    out_of = [a for a, b in EDGE.findall(source) if b == markers[0]]
+    assert [names[n] for n in out_of] == ["h[t]"] and [names[n] for n in into] == ["H"]
+    # no numeric delay between the two loops: every delay marker joins nodes of one loop
+    for delay in re.findall(r"^\s*(n\d+) \[.*class=delay.*\]$", source, re.M):
+        ends = [a for a, b in EDGE.findall(source) if b == delay] + \
+               [b for a, b in EDGE.findall(source) if a == delay]
+        assert len({scopes[n] for n in ends}) == 1, [names[n] for n in ends]
+
+
+def test_all_steps_drawing_does_not_grow_with_the_source_length():
+    small = draw(encoder_decoder(3), view="folded").source
+    large = draw(encoder_decoder(30), view="folded").source
+    assert kinds(small) == kinds(large)
+    assert len(EDGE.findall(small)) == len(EDGE.findall(large))
+    assert "all steps s (30)" in large

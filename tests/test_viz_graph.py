@@ -106,13 +106,74 @@ def test_grads_from_on_grad_equal_retain_grad():
         [a["grad_norm"] for _, a in graph.nodes(data=True)]
 
 
-def test_grads_shows_existing_gradients_without_a_second_backward():
+def _fresh_norms(make) -> dict:
+    """{name: gradient norm} from a fresh backward of a fresh copy, every node retained."""
+    root = make()
+    nodes, stack_ = {}, [root]
+    while stack_:
+        node = stack_.pop()
+        if node.id not in nodes:
+            nodes[node.id] = node
+            if node.requires_grad and node.parents:
+                node.retain_grad()
+            stack_.extend(node.parents)
+    root.backward()
+    return {n.name: float(np.linalg.norm(n.grad)) for n in nodes.values()
+            if n.name and n.grad is not None}
+
+
+def test_grads_after_the_users_backward_are_the_roots_not_only_the_leaves():
+    loss = user_rnn(3)
+    to_networkx(loss, grads=True)  # drawn once while the graph exists
+    loss.backward()  # the user's own backward frees it; its .grad must stay the user's
+    graph = to_networkx(loss, grads=True)
+    norms = {a["name"]: a["grad_norm"] for _, a in graph.nodes(data=True) if a["name"]}
+    want = _fresh_norms(lambda: user_rnn(3))
+    assert norms["h[2]"] == pytest.approx(want["h[2]"], rel=1e-12)  # an intermediate
+    assert norms["W"] == pytest.approx(want["W"], rel=1e-12)
+
+
+def test_grads_of_a_freed_graph_never_drawn_is_a_clear_error():
     loss = user_rnn(3)
     loss.backward()
-    graph = to_networkx(loss, grads=True)  # a second backward would raise: graph freed
-    assert not graph.graph["backward_ran"]
+    with pytest.raises(RuntimeError, match="freed by an earlier backward"):
+        to_networkx(loss, grads=True)
+
+
+def test_grads_after_a_training_step_are_the_fresh_roots():
+    # the previous batch's parameter gradients must not be drawn for a new forward pass
+    rng = np.random.default_rng(1)
+    W = Tensor(rng.normal(size=(3, 3)) * 0.5, requires_grad=True, name="W")
+    x = Tensor(rng.normal(size=(4, 3)), name="x")
+
+    def forward(scale):
+        h = x
+        for t in range(1, 4):
+            with scope("rnn", step=t):
+                h = (h @ W * scale).tanh().named(f"h[{t}]")
+        return (h * h).sum().named("L")
+
+    forward(1.0).backward()  # a training step's gradient stays on W
+    stale = np.array(W.grad)
+    graph = to_networkx(forward(0.3), grads=True)
     norms = {a["name"]: a["grad_norm"] for _, a in graph.nodes(data=True) if a["name"]}
-    assert norms["W"] > 0 and norms["h[2]"] is None
+    W.grad = None
+    want = _fresh_norms(lambda: forward(0.3))
+    assert norms["W"] == pytest.approx(want["W"], rel=1e-12)
+    assert norms["h[1]"] == pytest.approx(want["h[1]"], rel=1e-12)
+    assert norms["W"] != pytest.approx(float(np.linalg.norm(stale)), rel=1e-6)
+
+
+def test_drawing_with_grads_leaves_retained_gradients_and_a_later_backward_alone():
+    rng = np.random.default_rng(2)
+    w = Tensor(rng.normal(size=(2, 2)), requires_grad=True, name="w")
+    h = (w @ Tensor(np.ones((2, 1)))).tanh().named("h")
+    h.retain_grad()
+    loss = (h * h).sum()
+    to_networkx(loss, grads=True)
+    assert h.grad is None and w.grad is None
+    loss.backward()  # still possible: the drawing's backward kept the graph
+    assert h.grad is not None and w.grad is not None
 
 
 def test_path_lengths_shrink_towards_the_loss_and_skips_shorten_them():

@@ -8,6 +8,7 @@ learns that a trace is watching.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -602,10 +603,19 @@ def bptt_report(loss, states, params=None, console: Console | None = None,
     states = list(states)
     named = _named_params(params, loss)
     restricted = _last_step_pass(loss, states) if last_step_only and len(states) > 1 else None
-    before = {p.id: None if p.grad is None else np.array(p.grad, dtype=np.float64)
-              for _, p in named}
     splitter = _StepSplitter(loss, states, named)
-    loss.backward(on_grad=splitter.on_grad)
+    param_ids = {p.id for _, p in named}
+    grads: dict = {}  # parameter id -> this loss's gradient, seen by on_grad
+
+    def on_grad(node, grad):
+        if node.id in param_ids:
+            grads[node.id] = np.array(grad, dtype=np.float64)
+        splitter.on_grad(node, grad)
+
+    # side-effect free: the graph is kept (a trace or drawing can follow) and every .grad is
+    # left as it was (nothing is added to, or clipped in, the user's gradients)
+    with _grads_kept(loss):
+        loss.backward(retain_graph=True, on_grad=on_grad)
     several_loops = len({_loop_name(h) for h in states}) > 1
 
     steps = []
@@ -626,15 +636,16 @@ def bptt_report(loss, states, params=None, console: Console | None = None,
             row.flag = "vanished"
         elif last > 0 and row.through > EXPLODED_ABOVE * last:
             row.flag = "exploded"
-    report = BPTTReport(steps, _param_rows(named, splitter, before), last,
+    report = BPTTReport(steps, _param_rows(named, splitter, grads), last,
                         _decay_factor(steps), *_radius(recurrent_weight),
                         last_step_only=last_step_only)
     if len(steps) > 1 and all(row.through == 0 for row in steps):
         report.notes.append("no gradient reaches these states through time: the recurrence does "
                             "not pass through them (teacher forcing, a discrete feedback such as "
                             "argmax, a detached state, or states that only feed the outputs)")
-    if clip is not None:
-        report.clip = clip_params([p for _, p in named], clip)
+    if clip is not None:  # on copies of the gradients: what clipping would do, not done
+        report.clip = clip_params([_GradHolder(grads[p.id]) for _, p in named
+                                   if p.id in grads], clip)
     if print_report:
         report.print(console)
     return report
@@ -647,17 +658,14 @@ def _last_step_pass(loss, states) -> list[tuple]:
 
     Leaves' and retained nodes' gradients are restored afterwards.
     """
-    nodes = [n for n in walk(loss) if n.requires_grad]
-    saved = [(n, None if n.grad is None else np.array(n.grad)) for n in nodes]
     splitter = _StepSplitter(loss, states, [], restricted=True)
     handles = [h.register_hook(splitter.through_hook(i, h)) for i, h in enumerate(states[:-1])]
     try:
-        loss.backward(retain_graph=True, on_grad=splitter.on_grad)
+        with _grads_kept(loss):
+            loss.backward(retain_graph=True, on_grad=splitter.on_grad)
     finally:
         for handle in handles:
             handle.remove()
-        for node, grad in saved:
-            node.grad = grad
     out = []
     for i in range(len(states)):
         through = splitter.through[i]
@@ -666,13 +674,32 @@ def _last_step_pass(loss, states) -> list[tuple]:
     return out
 
 
-def _param_rows(named, splitter: _StepSplitter, before: dict) -> list[ParamRow]:
+@contextlib.contextmanager
+def _grads_kept(root):
+    """Every .grad of the tensors behind root (leaves and retained nodes) as it was, after."""
+    saved = [(n, n.grad) for n in walk(root) if n.requires_grad]
+    try:
+        yield
+    finally:
+        for node, grad in saved:
+            node.grad = grad
+
+
+def _GradHolder(grad):  # noqa: N802 (reads as the stand-in it makes)
+    """A detached leaf holding a copy of grad, so clip_params shows clipping without touching
+    the parameters."""
+    from tinygrad_rnn import Tensor
+
+    holder = Tensor(np.zeros(np.shape(grad)))
+    holder.grad = np.array(grad)
+    return holder
+
+
+def _param_rows(named, splitter: _StepSplitter, grads: dict) -> list[ParamRow]:
     rows = []
     for j, (name, p) in enumerate(named):
         per_step = splitter.contrib[j]
-        grad = np.zeros(p.shape) if p.grad is None else np.asarray(p.grad, dtype=np.float64)
-        if before.get(p.id) is not None:
-            grad = grad - before[p.id]  # gradients accumulate: compare with this backward's part
+        grad = grads.get(p.id, np.zeros(p.shape))
         total = sum(per_step.values(), np.zeros(p.shape))
         diff = float(np.max(np.abs(total - grad))) if grad.size else 0.0
         eps = float(np.finfo(p.dtype).eps)
@@ -762,6 +789,8 @@ class TrainDisplay:
         self.history: list[tuple[int, float]] = []
         self.clips = 0
         self.last_clip: tuple[float, float] | None = None
+        self._clips_printed = 0  # self.clips and the iteration when the last plain line printed
+        self._iter_printed = 0
         self._progress = None
         self._task = None
         self._start = time.perf_counter()
@@ -818,8 +847,11 @@ class TrainDisplay:
             return
         if iteration % self.every == 0 or iteration == self.total:
             line = f"iter {iteration}/{self.total}  loss {loss:.4f}  {self.rate:.1f} it/s"
-            if self.last_clip is not None and clip is not None:
-                line += f"  clipped ‖g‖ {self.last_clip[0]:.3g} → {self.last_clip[1]:.3g}"
+            since = self.clips - self._clips_printed  # clipped iterations since the last line
+            if since:
+                line += (f"  clipped {since} of {iteration - self._iter_printed} "
+                         f"(last ‖g‖ {self.last_clip[0]:.3g} → {self.last_clip[1]:.3g})")
+            self._clips_printed, self._iter_printed = self.clips, iteration
             self.console.print(_txt(line, _ascii_only(self.console)), markup=False)
 
     def summary(self) -> dict[str, Any]:

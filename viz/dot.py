@@ -17,10 +17,12 @@ import networkx as nx
 import numpy as np
 
 from .analysis import child_slot, node_loops, tree_nodes
-from .graph import to_networkx
+from .graph import stats_of, to_networkx
 
 VIEWS = ("unrolled", "folded")
 RECORD_VALUES = 8  # values=True prints at most this many numbers; bigger tensors get statistics
+RENDER_MAX_STEPS = 8  # render()'s default max_steps, the CLI's too
+DOT_TIMEOUT = 300.0  # seconds render() gives graphviz before saying the drawing is too large
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
 
 # Shape tells the kind even when grads=True recolours the fill (never colour alone).
@@ -46,6 +48,18 @@ DELAY_LEGEND = ('<<table border="0" cellborder="0" cellspacing="4" cellpadding="
                 '<td>delay d: from step t-d</td></tr></table>>')
 
 
+ALL_STEPS_MARK = "∀ s"
+ALL_STEPS_LEGEND = ('<<table border="0" cellborder="0" cellspacing="4" cellpadding="0"><tr>'
+                    '<td border="1" style="rounded" cellpadding="2">∀ s</td>'
+                    '<td>all steps s: every step of one loop feeds it</td></tr></table>>')
+
+
+def all_steps_text(loop: tuple, n: int) -> str:
+    """'all steps s (30)' on the time axis, 'all hops (3)' / 'all nodes (7)' on another."""
+    axis = loop[0]
+    return f"all steps s ({n})" if axis in (None, "time") else f"all {axis}s ({n})"
+
+
 class GraphvizNotFound(RuntimeError):
     """The `dot` binary is not on PATH; the DOT source was written instead."""
 
@@ -60,9 +74,27 @@ _ESCAPES.update({chr(c): "?" for c in [*range(32), 127] if chr(c) not in _ESCAPE
 _ESCAPE_TABLE = str.maketrans(_ESCAPES)
 
 
+MAX_TEXT = 2000  # characters of one label or tooltip; graphviz fails on far longer strings
+MAX_NAME = 60  # characters of a name shown on a node (the tooltip keeps up to MAX_TEXT)
+
+
+def clip_text(text, limit: int = MAX_TEXT) -> str:
+    """text shortened to at most limit characters, with '…' where it was cut."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def esc(text) -> str:
-    """Any text made safe inside a quoted DOT label: no injected markup, valid SVG XML."""
-    return str(text).translate(_ESCAPE_TABLE)
+    """Any text made safe inside a quoted DOT label: no injected markup, valid SVG XML (a lone
+    surrogate becomes '?'), at most MAX_TEXT characters."""
+    text = clip_text(text).encode("utf-8", "replace").decode("utf-8")
+    return text.translate(_ESCAPE_TABLE)
+
+
+def esc_tip(text) -> str:
+    """esc() for a tooltip: graphviz expands \\N, \\G, ... in tooltips once more than in
+    labels, so a backslash is escaped twice there."""
+    return esc(clip_text(text).replace("\\", "\\\\"))
 
 
 def esc_record(text) -> str:
@@ -97,8 +129,10 @@ def _array_text(array) -> str:
 
 
 def title_lines(attrs: dict, name: str | None, shape: str) -> list:
-    """The visible lines of a tensor node: name first, then op, then shape."""
+    """The visible lines of a tensor node: name first (at most MAX_NAME characters), then op,
+    then shape."""
     kind = attrs["kind"]
+    name = None if name is None else clip_text(name, MAX_NAME)
     if kind == "constant":
         if name:  # a module's buffer: a fixed matrix, not a number mixed into an op
             return [name, f"fixed · {shape}"]
@@ -122,23 +156,32 @@ def tooltip(attrs: dict, name: str | None, shape: str, steps_text: str | None,
         lines.append(steps_text)
     elif attrs["step"] is not None:
         lines.append(f"t = {attrs['step']}")
-    stats = attrs.get("stats")
+    stats = node_stats(attrs)
     if stats:
         lines.append("value: " + ", ".join(f"{k} {fmt(v)}" for k, v in stats.items()))
     lines.append(grad_text or "grad: none")
     return "\n".join(lines)
 
 
-def steps_label(steps: list) -> str:
-    """'t = 1', 't = 3–30', 't = 4, 8, …, 28 (every 4)', 't = 1, 2, 5'."""
+def steps_label(steps: list, axis: str | None = None) -> str:
+    """'t = 1', 't = 3–30', 't = 4, 8, …, 28 (every 4)', 't = 1, 2, 5'; 'hop 2–5' off time."""
+    head = "t = " if axis in (None, "time") else f"{axis} "
     if len(steps) == 1:
-        return f"t = {steps[0]}"
+        return f"{head}{steps[0]}"
     gaps = {b - a for a, b in zip(steps, steps[1:])}
     if gaps == {1}:
-        return f"t = {steps[0]}–{steps[-1]}"
+        return f"{head}{steps[0]}–{steps[-1]}"
     if len(gaps) == 1 and len(steps) > 3:
-        return f"t = {steps[0]}, {steps[1]}, …, {steps[-1]} (every {gaps.pop()})"
-    return "t = " + ", ".join(str(s) for s in steps)
+        return f"{head}{steps[0]}, {steps[1]}, …, {steps[-1]} (every {gaps.pop()})"
+    return head + ", ".join(str(s) for s in steps)
+
+
+def node_stats(attrs: dict) -> dict | None:
+    """min/max/mean/std of a node's value: the graph's, else computed now from its array."""
+    stats = attrs.get("stats")
+    if stats is None and attrs.get("array") is not None:
+        stats = attrs["stats"] = stats_of(attrs["array"])
+    return stats
 
 
 def plural(n: int, word: str) -> str:
@@ -208,9 +251,8 @@ class _Drawing:
                                           "arrowsize": "0.6"})
         dot.attr(rankdir=self.rankdir, fontname="Helvetica", fontsize="11", nodesep="0.2",
                  ranksep="0.3", compound="true", newrank="true")
-        width, height = self._size()
-        # caps the inline (Jupyter) figure near its natural size so text stays legible
-        dot.attr(size=f"{width},{height}")
+        # no `size`: graphviz 2.42/2.43 rounds its scale so that content spills past the
+        # viewBox (the right edge of the SVG was cut off)
         if self.title:
             dot.attr(label=esc(self.title), labelloc="t")
         tree: dict = {}  # cluster path -> list of node lines; children found by prefix
@@ -222,7 +264,11 @@ class _Drawing:
                     order.append(path[:i])
             tree[path].append((dot_id, attrs))
         numbers = {path: k for k, path in enumerate(p for p in order if p)}
-        self._emit(dot, (), tree, order, numbers)
+        children: dict = {}  # cluster path -> its child clusters, in order (one pass: linear)
+        for path in order:
+            if path:
+                children.setdefault(path[:-1], []).append(path)
+        self._emit(dot, (), tree, children, numbers)
         for a, b, attrs in self.edges:
             dot.edge(a, b, **attrs)
         if legend:
@@ -232,32 +278,15 @@ class _Drawing:
                     sub.node(dot_id, **attrs)
         return dot
 
-    def _emit(self, dot, path, tree, order, numbers) -> None:
+    def _emit(self, dot, path, tree, children, numbers) -> None:
         for dot_id, attrs in tree[path]:
             dot.node(dot_id, **attrs)
-        for child in order:
-            if len(child) == len(path) + 1 and child[:len(path)] == path:
-                with dot.subgraph(name=f"cluster_{numbers[child]}") as sub:
-                    label, style = self.cluster_labels.get(child, (child[-1], "rounded"))
-                    sub.attr(label=esc(label), style=style, color="#888888", fontsize="10")
-                    self._emit(sub, child, tree, order, numbers)
-
-    def _size(self) -> tuple:
-        """Inches: about the natural layout size (1.1 in per rank, 0.55 in per row)."""
-        order = {dot_id: k for k, (dot_id, _, _) in enumerate(self.nodes)}
-        incoming: dict = {}
-        for a, b, _ in self.edges:
-            if order[a] < order[b]:  # drop the edges back to earlier nodes (delay loops)
-                incoming.setdefault(b, []).append(a)
-        layer: dict = {}
-        for dot_id, _, _ in self.nodes:
-            layer[dot_id] = 1 + max((layer[p] for p in incoming.get(dot_id, ())), default=-1)
-        ranks = 1 + max(layer.values(), default=0)
-        rows = int(np.bincount(list(layer.values())).max()) if layer else 1
-        along, across = max(4.0, 1.1 * ranks), max(3.0, 0.55 * rows + 1)
-        if self.rankdir in ("LR", "RL"):
-            return f"{along:.0f}", f"{across:.0f}"
-        return f"{across:.0f}", f"{along:.0f}"
+        for child in children.get(path, ()):
+            with dot.subgraph(name=f"cluster_{numbers[child]}") as sub:
+                label, style = self.cluster_labels.get(child, (child[-1], "rounded"))
+                sub.attr(label=esc(clip_text(label, MAX_NAME)), style=style,
+                         color="#888888", fontsize="10")
+                self._emit(sub, child, tree, children, numbers)
 
 
 def _legend(kinds: set, scale: _GradScale | None, extra: list) -> list:
@@ -297,7 +326,7 @@ def _node_attrs(attrs: dict, name: str | None, shape: str, values: bool,
         out["label"] = "\\n".join(esc(line) for line in lines)
     if scale is not None:
         out.update(scale.style(norm))
-    out["tooltip"] = esc(tooltip(attrs, name, shape, steps_text, grad_text))
+    out["tooltip"] = esc_tip(tooltip(attrs, name, shape, steps_text, grad_text))
     return out
 
 
@@ -307,8 +336,8 @@ def _record_label(attrs: dict, lines: list, rankdir: str) -> str:
     value, grad = attrs.get("value"), attrs.get("grad")
     if value is not None and value.size <= RECORD_VALUES:
         fields.append("data " + _array_text(value))
-    elif attrs.get("stats"):
-        s = attrs["stats"]
+    elif node_stats(attrs):
+        s = node_stats(attrs)
         fields.append(f"mean {fmt(s['mean'])} std {fmt(s['std'])}")
     if grad is not None and grad.size <= RECORD_VALUES:
         fields.append("grad " + _array_text(grad))
@@ -384,27 +413,89 @@ def parameter_names(graph: nx.DiGraph) -> dict:
 # ------------------------------------------------------------------------------ the two views
 
 
+def _time_entries(graph: nx.DiGraph, elided: dict) -> tuple:
+    """The unrolled drawing's time order: (entries, entry of each stepped node). An entry is one
+    step of one loop, or an elided run; loops in the order they started (an encoder, then a
+    decoder), each loop's steps ascending. Loops that only ever meet at equal step numbers (a
+    per-step loss scope reading o(t) at its own t) share their entries, so L(t) stays by o(t)."""
+    loops: dict = {}
+    for _, attrs in graph.nodes(data=True):  # creation order
+        if attrs["loop"] is not None:
+            loops.setdefault(attrs["loop"], set()).add(attrs["step"])
+    joined = {loop: loop for loop in loops}
+    between: dict = {}  # (loop a, loop b) -> do all their edges join equal steps?
+    for a, b in graph.edges():
+        la, lb = graph.nodes[a]["loop"], graph.nodes[b]["loop"]
+        if la is not None and lb is not None and la != lb:
+            same = graph.nodes[a]["step"] == graph.nodes[b]["step"]
+            between[(la, lb)] = between.get((la, lb), True) and same
+    for (la, lb), same in between.items():
+        if same and between.get((lb, la), True) and not elided.get(la) and not elided.get(lb):
+            joined[lb] = joined[la]
+    entries: list = []
+    for loop in loops:
+        head = joined[loop]
+        while joined[head] != head:
+            head = joined[head]
+        joined[loop] = head
+    steps: dict = {}
+    for loop, found in loops.items():
+        steps.setdefault(joined[loop], set()).update(found)
+    for head, found in steps.items():
+        done_elided = False
+        for step in sorted(found):
+            if step in elided.get(head, ()):
+                if not done_elided:
+                    entries.append(("elided", head))
+                    done_elided = True
+                continue
+            entries.append((head, step))
+    where = {}
+    for node, attrs in graph.nodes(data=True):
+        if attrs["loop"] is not None:
+            head = joined[attrs["loop"]]
+            where[node] = ("elided", head) if attrs["step"] in elided.get(head, ()) \
+                else (head, attrs["step"])
+    return entries, where
+
+
 def _draw_unrolled(graph: nx.DiGraph, values: bool, scale, rankdir: str, max_steps,
                    note: str | None) -> graphviz.Digraph:
-    steps = sorted({s for _, s in graph.nodes(data="step") if s is not None})
-    elided: set = set()
-    if max_steps is not None and len(steps) > max_steps:
-        first = max(1, (max_steps + 1) // 2)
-        last = max(1, max_steps // 2)
-        elided = set(steps[first:len(steps) - last])
+    """Time reads along `rankdir` (LR: t = 1 on the left, later steps to its right): every
+    node of a step comes after every node of the step before it, through an invisible anchor
+    between them, so the order does not depend on graphviz's crossing minimisation. Several
+    loops come one after another in the order they ran; one "… n steps …" node per elided loop
+    sits between the steps it stands for."""
+    loops: dict = {}
+    for _, attrs in graph.nodes(data=True):
+        if attrs["loop"] is not None:
+            loops.setdefault(attrs["loop"], set()).add(attrs["step"])
+    elided: dict = {}  # loop -> its elided steps
+    if max_steps is not None:
+        for loop, found in loops.items():
+            ordered = sorted(found)
+            if len(ordered) > max_steps:
+                first = max(1, (max_steps + 1) // 2)
+                last = max(1, max_steps // 2)
+                elided[loop] = set(ordered[first:len(ordered) - last])
+    entries, where = _time_entries(graph, elided)
+    position = {entry: k for k, entry in enumerate(entries)}
     drawing = _Drawing(rankdir, note)
     kinds = set()
-    ellipsis = ("elided",)
     names = parameter_names(graph)
+    members: dict = {}  # entry -> its drawn keys
     for node, attrs in graph.nodes(data=True):
-        if attrs["step"] in elided:
-            if ellipsis not in drawing.index:
-                kept = sorted(elided)
-                drawing.node(ellipsis, (), shape="box", style="dashed,rounded",
+        entry = where.get(node)
+        if entry is not None and entry[0] == "elided":
+            if entry not in drawing.index:
+                kept = sorted(elided[entry[1]])
+                loop = entry[1]
+                drawing.node(entry, loop[1], shape="box", style="dashed,rounded",
                              **{"class": "elided"},
                              label=esc(f"… {plural(len(kept), 'step')} …\n"
-                                       f"(t = {kept[0]}–{kept[-1]})"),
-                             tooltip=esc(f"{len(kept)} steps elided (max_steps)"))
+                                       f"({steps_label(kept, loop[0])})"),
+                             tooltip=esc_tip(f"{len(kept)} steps elided (max_steps)"))
+                members[entry] = [entry]
             continue
         shape = shape_text(attrs["shape"])
         norm = attrs["grad_norm"]
@@ -412,14 +503,34 @@ def _draw_unrolled(graph: nx.DiGraph, values: bool, scale, rankdir: str, max_ste
         drawing.node(node, _cluster_path(attrs, True),
                      **_node_attrs(attrs, names.get(node, attrs["name"]), shape, values,
                                    scale, norm, None, _grad_text(norm), rankdir))
+        if entry is not None:
+            members.setdefault(entry, []).append(node)
+    key_of = {node: where[node] if where.get(node, ("",))[0] == "elided" else node
+              for node in graph.nodes}
     seen = set()
+    inside_in, inside_out = set(), set()  # keys with a parent / a child in their own entry
     for a, b in graph.edges():
-        ka = ellipsis if graph.nodes[a]["step"] in elided else a
-        kb = ellipsis if graph.nodes[b]["step"] in elided else b
+        ka, kb = key_of[a], key_of[b]
         if ka == kb or (ka, kb) in seen:
             continue
         seen.add((ka, kb))
-        drawing.edge(ka, kb)
+        ea, eb = where.get(a), where.get(b)
+        if ea is not None and ea == eb:
+            inside_out.add(ka)
+            inside_in.add(kb)
+        # an edge against the time order (a backward-running loop) must not bend it
+        against = ea is not None and eb is not None and position[ea] > position[eb]
+        drawing.edge(ka, kb, **({"constraint": "false"} if against else {}))
+    for k, (before, after) in enumerate(zip(entries, entries[1:])):
+        anchor = ("time", k)
+        drawing.node(anchor, (), shape="point", style="invis", width="0", height="0",
+                     label="", **{"class": "timeorder"})
+        for key in members.get(before, ()):
+            if key not in inside_out:  # the step's last nodes
+                drawing.edge(key, anchor, style="invis")
+        for key in members.get(after, ()):
+            if key not in inside_in:  # the next step's first nodes
+                drawing.edge(anchor, key, style="invis")
     return drawing.build(_legend(kinds, scale, []))
 
 
@@ -508,7 +619,7 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
             grad_text = (f"grad norm: {min(norms):.3g}…{max(norms):.3g}" if len(norms) > 1
                          else _grad_text(norm))
         kinds.add(attrs["kind"])
-        folded = dict(attrs, step=None, stats=None, grad=None)
+        folded = dict(attrs, step=None, stats=None, grad=None, array=None)
         # the sequence x (T, B, D), or a stack of every step's values (T,): not a parameter
         time_major = not stepped and attrs["kind"] != "param" and (
             len(attrs["shape"]) >= 2 or any(graph.nodes[p]["step"] is not None
@@ -516,11 +627,16 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         shape = _folded_shape(attrs["shape"], len(domain), time_major)
         node_attrs = _node_attrs(folded, name, shape, False, scale, norm, steps_text, grad_text)
         if stepped:  # the tooltip always says which steps the node stands for
-            node_attrs["tooltip"] = esc(tooltip(folded, name, shape, steps_label(steps),
+            node_attrs["tooltip"] = esc_tip(tooltip(folded, name, shape, steps_label(steps),
                                                 grad_text))
         drawing.node(key, attrs["scope"], **node_attrs)
     plain: dict = {}
     delays: dict = {}
+    feeds: dict = {}  # (ka, kb) -> {step of b (None: unstepped): steps of a feeding it}
+    loop_steps: dict = {}
+    for _, attrs in graph.nodes(data=True):
+        if attrs["loop"] is not None:
+            loop_steps.setdefault(attrs["loop"], set()).add(attrs["step"])
     for a, b in graph.edges():
         ka, kb = keys[a], keys[b]
         sa, sb = graph.nodes[a]["step"], graph.nodes[b]["step"]
@@ -535,13 +651,35 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         kind = "pairs" if both and not related else \
             "steps" if sa is not None and sb is None else "plain"
         plain[(ka, kb, kind)] = plain.get((ka, kb, kind), 0) + 1
+        if kind != "plain":  # which of its loop's steps feed each step of b (or b itself)
+            feeds.setdefault((ka, kb), {}).setdefault(sb, set()).add(sa)
+    all_steps = []
     for (ka, kb, kind), count in plain.items():
         label = None
+        loop = graph.nodes[members[ka][0]]["loop"]
+        if kind != "plain" and len(loop_steps[loop]) > 1 and all(
+                found == loop_steps[loop] for found in feeds[(ka, kb)].values()):
+            all_steps.append((ka, kb, loop))  # every step of a's loop: drawn as one marker
+            continue
         if kind == "pairs":
             label = plural(count, "step pair")
         elif kind == "steps" and count > 1:
             label = plural(count, "step")
         drawing.edge(ka, kb, **({"label": esc(label)} if label else {}))
+    for ka, kb, loop in all_steps:
+        # the edges from every step s of a's loop into b (a stack of all encoder states read
+        # by each decoder step, a readout over all states): one edge through one marker; never
+        # a numeric delay between different loops
+        text = all_steps_text(loop, len(loop_steps[loop]))
+        marker = ("all", ka, kb)
+        where = "/".join(loop[1])
+        drawing.node(marker, graph.nodes[members[ka][0]]["scope"][:len(loop[1]) - 1],
+                     shape="circle", style="filled", fillcolor="#ffffff", fixedsize="true",
+                     width="0.3", height="0.3", fontsize="8", label=esc(ALL_STEPS_MARK),
+                     tooltip=esc_tip(f"{text}: every step of the loop {where} feeds this edge"),
+                     **{"class": "allsteps"})
+        drawing.edge(ka, marker, arrowhead="none")
+        drawing.edge(marker, kb, label=esc(text), **{"class": "allsteps"})
     for (ka, kb, delay), count in delays.items():
         scope_a = graph.nodes[members[ka][0]]["scope"]
         scope_b = graph.nodes[members[kb][0]]["scope"]
@@ -549,7 +687,7 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         text = f"delay {delay}\n{plural(count, 'step')}"
         drawing.node(marker, min(scope_a, scope_b, key=len), shape="square", style="filled",
                      fillcolor="#000000", fixedsize="true", width="0.14", height="0.14",
-                     label="", tooltip=esc(text.replace("\n", ", ")), **{"class": "delay"})
+                     label="", tooltip=esc_tip(text.replace("\n", ", ")), **{"class": "delay"})
         drawing.edge(ka, marker, arrowhead="none")
         # an edge label gets its own room in dot's layout; an xlabel is drawn over the edges
         drawing.edge(marker, kb, label=esc(text), **{"class": "delay"})
@@ -558,6 +696,8 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         # one HTML-table node (marker cell + text cell) so the text stays inside the legend;
         # an xlabel is placed outside its cluster
         extra.append({"shape": "plaintext", "margin": "0", "label": DELAY_LEGEND})
+    if all_steps:
+        extra.append({"shape": "plaintext", "margin": "0", "label": ALL_STEPS_LEGEND})
     return drawing.build(_legend(kinds, scale, extra))
 
 
@@ -726,7 +866,8 @@ def draw(root, view: str = "unrolled", grads: bool = False, values: bool = False
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
         # max_steps=1 still keeps the first and the last step: both ends of the sequence show
         raise ValueError(f"draw: max_steps must be a positive int or None, got {max_steps!r}")
-    graph = to_networkx(root, grads=grads, stats=view == "unrolled" or values)
+    # statistics are computed while drawing, for the drawn nodes only (node_stats)
+    graph = to_networkx(root, grads=grads, stats=False)
     return draw_graph(graph, view, grads, values, rankdir, max_steps)
 
 
@@ -749,10 +890,17 @@ def draw_graph(graph: nx.DiGraph, view: str = "unrolled", grads: bool = False,
 def render(root, path, **draw_kwargs) -> pathlib.Path:
     """Draw root and write it to path; the format comes from the suffix (.svg .png .pdf .dot).
 
+    Unlike draw(), elides by default: max_steps=RENDER_MAX_STEPS (8) unless given (None draws
+    every step). `dot` gets DOT_TIMEOUT seconds; past that, a RuntimeError says the drawing is
+    too large.
+
     Uses the real `dot` binary; without it, writes the DOT source beside path and raises
     GraphvizNotFound naming that file.
     """
     path = pathlib.Path(path)
+    # as the CLI: a long unrolled drawing keeps its first and last steps (dot is slow on
+    # thousands of clusters); pass max_steps=None to draw every step
+    draw_kwargs.setdefault("max_steps", RENDER_MAX_STEPS)
     fmt_name = FORMATS.get(path.suffix.lower())
     if fmt_name is None:
         raise ValueError(f"render: unknown format {path.suffix or '(no suffix)'!r} for {path}; "
@@ -770,10 +918,17 @@ def render(root, path, **draw_kwargs) -> pathlib.Path:
             f"the DOT source is in {dot_path}. Install graphviz (apt-get install graphviz, "
             f"brew install graphviz, or https://graphviz.org/download/) and run again, or "
             f"render it yourself with: dot -T{fmt_name} {dot_path} -o {path}")
-    result = subprocess.run([binary, f"-T{fmt_name}", "-o", str(path)],
-                            input=source.encode("utf-8"), capture_output=True)
+    try:  # the output comes back on stdout: no file name ever reaches dot's command line
+        result = subprocess.run([binary, f"-T{fmt_name}"], input=source.encode("utf-8"),
+                                capture_output=True, timeout=DOT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(
+            f"render: graphviz `dot` did not finish {path.name} within {DOT_TIMEOUT:g} s "
+            f"({source.count(' -> ')} edges): the drawing is too large for it; draw fewer "
+            f"steps (max_steps=k elides the middle ones) or view='folded'") from None
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RuntimeError(f"render: dot failed on {path.name}: "
                            f"{message[0] if message else 'exit ' + str(result.returncode)}")
+    path.write_bytes(result.stdout)
     return path

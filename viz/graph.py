@@ -59,7 +59,7 @@ def _kind(tensor, is_root: bool, is_param: bool, buffer=None) -> str:
     return "tensor" if tensor.name else "op"
 
 
-def _stats(array: np.ndarray) -> dict:
+def stats_of(array: np.ndarray) -> dict:
     """min, max, mean, std of a numeric array as Python floats (empty arrays give {})."""
     if array.size == 0:
         return {}
@@ -75,32 +75,51 @@ def norm(array) -> float:
     return float(np.sqrt(np.sum(np.square(np.asarray(array, dtype=np.float64)))))
 
 
-def backward_has_run(root) -> bool:
-    """True when some leaf that root depends on and that requires grad holds a gradient."""
-    for tensor in walk(root):
-        if not tensor.parents and tensor.requires_grad and tensor.grad is not None:
-            return True
-    return False
+_FREED = ("draw(grads=True): the graph behind this root was freed by an earlier backward() "
+          "(without retain_graph=True), so the gradients of its intermediates cannot be "
+          "computed; draw with grads=True before calling backward(), or call "
+          "backward(retain_graph=True)")
 
 
 def record_gradients(root) -> dict:
-    """Run root.backward(retain_graph=True) and return {tensor id: gradient} for every node.
+    """{tensor id: gradient of root} for every node, from a fresh backward(retain_graph=True).
 
-    `on_grad` sees each gradient once, complete, so intermediates need no retain_grad. The
-    leaves' .grad are put back as they were: drawing must not add to a training step's gradients.
+    `on_grad` sees each gradient once, complete, so intermediates need no retain_grad. Every
+    .grad the sweep touches (leaves and retained nodes) is put back as it was: the gradients on a
+    drawing are always those of the drawn root, never a training step's leftovers, and the
+    user's own .grad fields and a later backward() are unaffected. Raises RuntimeError with a
+    clear message when an earlier backward already freed the graph.
     """
     grads: dict = {}
 
     def on_grad(node, grad):
         grads[node.id] = np.array(grad, copy=True)
 
-    leaves = [t for t in walk(root) if not t.parents and t.requires_grad]
-    saved = [t.grad for t in leaves]
+    touched = [t for t in walk(root) if t.requires_grad]
+    saved = [t.grad for t in touched]
     try:
         root.backward(retain_graph=True, on_grad=on_grad)
+    except RuntimeError as error:
+        if "a second time" in str(error):
+            raise RuntimeError(_FREED) from None
+        raise
     finally:
-        for tensor, grad in zip(leaves, saved):
+        for tensor, grad in zip(touched, saved):
             tensor.grad = grad
+    return grads
+
+
+def root_gradients(root) -> dict:
+    """record_gradients(root), remembered per root: a root drawn again after the user's own
+    backward() freed its graph still shows the gradients computed from it while it existed."""
+    try:
+        grads = record_gradients(root)
+    except RuntimeError:
+        grads = _recalled(root)
+        if grads is None:
+            raise
+        return grads
+    _remember(root, grads)
     return grads
 
 
@@ -130,34 +149,37 @@ def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
     (what the step counts: "time", "hop", "node", ...), loop ((axis, scope path that set the
     step): steps of one loop are one recurrence; None without a step), requires_grad,
     is_param, kind (param/input/constant/tensor/op/loss/output), size, value (the
-    array, for tensors of at most SMALL elements, else None) and, when stats is True, stats
-    (min/max/mean/std). grad_norm (float or None) and grad (small arrays) come from the
-    gradients that exist; with grads=True and no backward run yet,
-    root.backward(retain_graph=True) runs first and every node's gradient is recorded through
-    on_grad. Edge attribute `slots`: the argument
+    array, for tensors of at most SMALL elements, else None), array (the tensor's own data, not
+    a copy) and, when stats is True, stats (min/max/mean/std; the drawings compute them on
+    demand, only for the nodes they draw, from array). grad_norm (float or None) and grad
+    (small arrays): with grads=True, the gradient of root with respect to every node, from a
+    fresh root.backward(retain_graph=True) that leaves every .grad as it was (record_gradients);
+    without, whatever .grad the tensors hold. Edge attribute `slots`: the argument
     positions at which the parent enters the child (x * x gives (0, 1)).
     """
     tensors = walk(root)
-    recorded = _recalled(root) if grads else None
-    if grads and recorded is None and root.requires_grad and not backward_has_run(root):
-        recorded = record_gradients(root)
-        _remember(root, recorded)
+    recorded = root_gradients(root) if grads and root.requires_grad else None
     parameter, buffer = _parameter_class(), _buffer_class()
     graph = nx.DiGraph(root=root.id, backward_ran=recorded is not None)
+    dtype_names: dict = {}  # str(dtype) is slow; a record has one or two dtypes
+    nodes, edges, slots = [], [], {}
     for tensor in tensors:
         is_param = parameter is not None and isinstance(tensor, parameter)
         if parameter is None and not tensor.parents and tensor.requires_grad:
             is_param = True  # before nn exists, a trainable leaf is the best guess
-        grad = recorded.get(tensor.id) if recorded is not None else None
-        if grad is None:
-            grad = tensor.grad
+        # with grads=True only the drawn root's gradients; otherwise whatever .grad holds
+        grad = recorded.get(tensor.id) if recorded is not None else tensor.grad
         data = tensor.data
+        dtype = data.dtype
+        if dtype not in dtype_names:
+            dtype_names[dtype] = str(dtype)
+        small = data.size <= SMALL
         attrs = {
             "op": tensor.op or "leaf",
             "op_args": tensor.op_args,
             "name": tensor.name,
-            "shape": tuple(data.shape),
-            "dtype": str(data.dtype),
+            "shape": data.shape,
+            "dtype": dtype_names[dtype],
             "size": int(data.size),
             "scope": tuple(tensor.scope),
             "step": tensor.step,
@@ -167,16 +189,20 @@ def to_networkx(root, *, grads: bool = False, stats: bool = True) -> nx.DiGraph:
             "is_param": bool(is_param),
             "kind": _kind(tensor, tensor is root, is_param, buffer),
             "grad_norm": None if grad is None else norm(grad),
-            "grad": np.array(grad) if grad is not None and data.size <= SMALL else None,
+            "grad": np.array(grad) if grad is not None and small else None,
+            "value": np.array(data) if small else None,
+            "array": data,  # the tensor's own array (not a copy): statistics on demand
         }
-        attrs["value"] = np.array(data) if data.size <= SMALL else None
         if stats:
-            attrs["stats"] = _stats(data)
-        graph.add_node(tensor.id, **attrs)
-    for tensor in tensors:
+            attrs["stats"] = stats_of(data)
+        nodes.append((tensor.id, attrs))
         for slot, parent in enumerate(tensor.parents):
-            if graph.has_edge(parent.id, tensor.id):
-                graph.edges[parent.id, tensor.id]["slots"] += (slot,)
+            pair = (parent.id, tensor.id)
+            if pair in slots:
+                slots[pair] += (slot,)
             else:
-                graph.add_edge(parent.id, tensor.id, slots=(slot,))
+                slots[pair] = (slot,)
+                edges.append(pair)
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from((a, b, {"slots": slots[(a, b)]}) for a, b in edges)
     return graph
