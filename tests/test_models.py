@@ -25,6 +25,7 @@ TINY = {
     "lstm": ("adding", {}, {}),
     "gru": ("adding", {}, {}),
     "birnn": ("tagging", {}, {}),
+    "ntm": ("copy-bits", {"width": 2}, {"memory": 4, "width": 2}),
 }
 # the architectures that read sequence batches (tests/test_seq2seq.py covers the pair models)
 SEQUENCE_ARCHS = [name for name, arch in ARCHS.items() if arch.model.consumes is SequenceBatch]

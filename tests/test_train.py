@@ -27,6 +27,8 @@ EASY = {
     "birnn": ("tagging", 6, 150, {}),
     "seq2seq": ("reverse", 4, 150, {}),
     "seq2seq-attention": ("reverse", 4, 150, {}),
+    "memory-network": ("babi-like", 6, 150, {}),
+    "ntm": ("copy-bits", 5, 150, {"memory": 8}),
 }
 
 

@@ -11,6 +11,7 @@ from .base import Run, SequenceModel, detach_state, unroll
 from .catalog import (ARCHS, Arch, GraphSample, IncompatibleError, UnknownArchError, build_graph,
                       get_arch, model_inputs, register, run_on)
 from .gated import GRU, LSTM
+from .memory import NTM, MemoryNetwork
 from .recurrent import (BiRNN, BookRNN, ContextRNN, DeepRNN, LeakyRNN, MultiscaleRNN,
                         OutputFeedbackRNN, Seq2OneRNN, SkipRNN)
 from .seq2seq import AttentionSeq2Seq, Seq2Seq
@@ -45,10 +46,16 @@ _CATALOG = [
     ("seq2seq-attention", "encoder-decoder with additive attention: every target step reads a "
      "softmax-weighted sum of all encoder states", "encoder-decoder", "reverse",
      AttentionSeq2Seq, "Bahdanau, Cho & Bengio 2015; DL book 10.4, 12.4.5.1"),
+    ("memory-network", "end-to-end memory network: K hops of soft attention over a story's "
+     "sentences answer a question", "explicit memory", "babi-like", MemoryNetwork,
+     "Sukhbaatar et al. 2015; DL book 10.12"),
+    ("ntm", "neural Turing machine: an LSTM controller reads and writes an N x M memory by "
+     "content and location addressing", "explicit memory", "copy-bits", NTM,
+     "Graves, Wayne & Danihelka 2014; DL book 10.12"),
 ]
 for _entry in _CATALOG:
     register(Arch(*_entry))
 
 __all__ = ["ARCHS", "Arch", "GraphSample", "UnknownArchError", "IncompatibleError", "get_arch",
            "build_graph", "register", "model_inputs", "run_on", "Run", "SequenceModel",
-           "detach_state", "unroll", "Seq2Seq", "AttentionSeq2Seq"]
+           "detach_state", "unroll", "Seq2Seq", "AttentionSeq2Seq", "MemoryNetwork", "NTM"]

@@ -6,7 +6,8 @@
 
 A task declares the batch type it makes (`batch_type`): a SequenceBatch (time-major inputs
 `x` (T, B, D), targets at every step or one at the end) or a PairBatch (a source and a target
-sequence of another length, for encoder-decoders). Every task computes its own loss from a
+sequence of another length, for encoder-decoders) or a StoryBatch (sentences of a story and a
+question about it, for a memory network). Every task computes its own loss from a
 model's outputs (so every architecture is scored the same way) and knows its trivial baseline:
 the loss of the best prediction that ignores the inputs.
 """
@@ -14,13 +15,15 @@ the loss of the best prediction that ignores the inputs.
 from __future__ import annotations
 
 from .base import Batch, SequenceBatch, SequenceTask, Task, UnknownTaskError
+from .bits import CopyBitsTask
 from .pairs import PairBatch, PairTask, ReverseTask, SortTask
+from .stories import BabiTask, StoryBatch
 from .synthetic import AddingTask, CopyTask, ParityTask, SineTask, TaggingTask
 from .text import NextCharTask
 
 TASKS: dict = {}
 for _cls in (AddingTask, CopyTask, ParityTask, NextCharTask, SineTask, TaggingTask, ReverseTask,
-             SortTask):
+             SortTask, BabiTask, CopyBitsTask):
     TASKS[_cls.name] = _cls
 
 
@@ -32,5 +35,6 @@ def get_task(name: str, **options) -> Task:
 
 
 __all__ = ["TASKS", "get_task", "Task", "SequenceTask", "PairTask", "Batch", "SequenceBatch",
-           "PairBatch", "UnknownTaskError", "ReverseTask", "SortTask", "AddingTask", "CopyTask",
-           "ParityTask", "NextCharTask", "SineTask", "TaggingTask"]
+           "PairBatch", "StoryBatch", "UnknownTaskError", "ReverseTask", "SortTask", "AddingTask",
+           "CopyTask", "ParityTask", "NextCharTask", "SineTask", "TaggingTask", "BabiTask",
+           "CopyBitsTask"]
