@@ -68,12 +68,13 @@ class MemoryNetwork(Module):
     consumes = StoryBatch
     feeds_back = False
     truncatable = False
-    options = {"hops": (1, "attention hops over the memory (K)"),
+    attends = True  # `tinygrad-rnn attention memory-network` shows p(k, i)
+    options = {"hops": (3, "attention hops over the memory (K)"),
                "memory": (16, "memory slots: the longest story it accepts, in sentences"),
                "position": (False, "position encoding of the words in a sentence (else bag of "
                                    "words)")}
 
-    def __init__(self, input_size: int, output_size: int, hidden_size: int = 20, hops: int = 1,
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 20, hops: int = 3,
                  memory: int = 16, position: bool = False):
         super().__init__()
         who = self.scope_name
@@ -168,6 +169,7 @@ class NTM(SequenceModel):
 
     scope_name = "ntm"
     emits = ("every",)
+    attends = True  # `tinygrad-rnn attention ntm` shows the read and write weightings
     options = {"memory": (32, "memory slots N"), "width": (8, "slot width M"),
                "shifts": (1, "shift range R: the heads move by -R..R slots per step")}
 
