@@ -237,3 +237,22 @@ def test_story_batch_is_the_memory_network_batch_type():
     assert "story batches" in arch.incompatibility(get_task("parity"))
     assert get_arch("lstm").incompatibility(get_task("babi-like")) is not None
     assert get_arch("lstm").incompatibility(get_task("copy-bits")) is None
+
+
+def test_cli_attention_shows_memory_weights(tmp_path, capsys):
+    from tinygrad_rnn.cli import main
+
+    out = tmp_path / "mem.svg"
+    assert main(["attention", "memory-network", "--steps", "4", "--iters", "0", "--hidden", "8",
+                 "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "question: where is" in text and "p(k, i)" in text and "hop 3" in text
+    assert len([e for e in ET.parse(out).getroot().iter() if e.get("class") == "cell"]) % 3 == 0
+    assert main(["attention", "ntm", "--steps", "5", "--iters", "0", "--hidden", "8",
+                 "-o", str(tmp_path / "ntm.svg")]) == 0
+    text = capsys.readouterr().out
+    assert "copy of 2 vectors of 8 bits" in text and "write weighting" in text
+    for head in ("write", "read"):
+        cells = [e for e in ET.parse(tmp_path / f"ntm-{head}-weights.svg").getroot().iter()
+                 if e.get("class") == "cell"]
+        assert len(cells) == 32 * 5  # every slot at every step
