@@ -256,3 +256,22 @@ def test_cli_attention_shows_memory_weights(tmp_path, capsys):
         cells = [e for e in ET.parse(tmp_path / f"ntm-{head}-weights.svg").getroot().iter()
                  if e.get("class") == "cell"]
         assert len(cells) == 32 * 5  # every slot at every step
+
+
+def test_linear_start_attends_without_softmax_for_the_first_training_batches():
+    from tinygrad_rnn import no_grad
+
+    _, model = _memnet(hops=1)
+    model.linear_start = 2
+    batch = _story()
+    with no_grad():  # evaluation does not count as a training batch
+        p_eval = model.run_batch(batch).extra["attention"]
+    p_first = model.run_batch(batch).extra["attention"]
+    np.testing.assert_allclose(p_eval, p_first)
+    assert not np.allclose(p_first[:, :3, 0].sum(), 1.0)  # raw scores, no softmax
+    assert (p_first[:, 1:, 1] == 0).all()  # empty slots still get nothing
+    model.run_batch(batch)
+    p_after = model.run_batch(batch).extra["attention"]
+    np.testing.assert_allclose(p_after.sum(axis=1), 1.0, atol=1e-12)
+    with pytest.raises(ValueError, match="linear_start must be an int >= 0"):
+        MemoryNetwork(len(VOCAB), len(VOCAB), 4, linear_start=-1)

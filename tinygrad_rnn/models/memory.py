@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import init
-from ..autograd import ShapeError, scope
+from ..autograd import ShapeError, is_grad_enabled, scope
 from ..nn import Embedding, Linear, LSTMCell, Module, ModuleList, Parameter
 from ..tasks.stories import PAD, StoryBatch, check_stories
 from ..tensor import Tensor, cat, where
@@ -61,6 +61,10 @@ class MemoryNetwork(Module):
         p^k = softmax_i(u^k . m_i),   o^k = sum_i p^k_i c_i,   u^(k+1) = u^k + o^k,
     and the answer is a = softmax(W u^(K+1)). Adjacent tying: A^(k+1) = C^k, B = A^1 and
     W^T = C^K, so K hops use K + 1 embeddings. Empty slots (after a story's end) get p = 0.
+    linear_start=N (section 4.2): the first N batches run with grad mode on (training) use
+    p^k = the scores u^k . m_i without the softmax, which keeps training out of the local
+    minimum where the hops never learn to chain; after that (and at evaluation from then on)
+    the softmax is back. Evaluation during the linear phase runs linear too.
     Shapes: story (S, B, W) word ids, S <= memory -> logits (B, V); p^k (S, B).
     """
 
@@ -72,10 +76,12 @@ class MemoryNetwork(Module):
     options = {"hops": (3, "attention hops over the memory (K)"),
                "memory": (16, "memory slots: the longest story it accepts, in sentences"),
                "position": (False, "position encoding of the words in a sentence (else bag of "
-                                   "words)")}
+                                   "words)"),
+               "linear_start": (0, "the first N training batches attend without the softmax "
+                                   "(the paper's linear start)")}
 
     def __init__(self, input_size: int, output_size: int, hidden_size: int = 20, hops: int = 3,
-                 memory: int = 16, position: bool = False):
+                 memory: int = 16, position: bool = False, linear_start: int = 0):
         super().__init__()
         who = self.scope_name
         for what, n in (("input_size", input_size), ("output_size", output_size),
@@ -88,7 +94,11 @@ class MemoryNetwork(Module):
                              f"output_size must both be the vocabulary size, got {input_size} "
                              f"and {output_size}")
         self.input_size, self.output_size, self.hidden_size = input_size, output_size, hidden_size
+        if not isinstance(linear_start, (int, np.integer)) or linear_start < 0:
+            raise ValueError(f"{who}: linear_start must be an int >= 0 (training batches), got "
+                             f"{linear_start!r}")
         self.hops, self.memory, self.position = hops, memory, bool(position)
+        self.linear_start, self.batches_seen = int(linear_start), 0
         self.embeddings = ModuleList([_HopEmbedding(input_size, hidden_size, memory)
                                       for _ in range(hops + 1)])
 
@@ -105,6 +115,9 @@ class MemoryNetwork(Module):
         filled = np.arange(S)[:, None] < lengths[None, :]  # (S, B): the slots holding a sentence
         ago = np.where(filled, lengths[None, :] - 1 - np.arange(S)[:, None], 0)  # T(i)'s index
         dtype = self.embeddings[0].time.dtype
+        linear = self.batches_seen < self.linear_start
+        if is_grad_enabled():  # a training batch: counts towards the end of the linear start
+            self.batches_seen += 1
         words = self._word_weights(batch.story, dtype)  # (S, B, W, 1) or (S, B, W, d)
         with scope("query"):
             u = self._bag(self.embeddings[0].words, batch.query, self._word_weights(
@@ -117,9 +130,13 @@ class MemoryNetwork(Module):
             u, keys = state
             values = self._slots(self.embeddings[k], batch.story, words, ago).named(f"c[{k}]")
             score = (keys * u.reshape(1, B, self.hidden_size)).sum(axis=2)  # u^k . m_i: (S, B)
-            if not filled.all():
-                score = where(filled, score, _NEG)
-            p = score.softmax(axis=0).named(f"p[{k}]")
+            if linear:  # linear start (section 4.2): the scores themselves, 0 on empty slots
+                p = (where(filled, score, 0.0) if not filled.all() else score * 1.0)
+                p = p.named(f"p[{k}]")
+            else:
+                if not filled.all():
+                    score = where(filled, score, _NEG)
+                p = score.softmax(axis=0).named(f"p[{k}]")
             o = (p.reshape(S, B, 1) * values).sum(axis=0).named(f"o[{k}]")
             u_next = (u + o).named(f"u[{k + 1}]")
             weights.append(p)
