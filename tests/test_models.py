@@ -26,6 +26,7 @@ TINY = {
     "gru": ("adding", {}, {}),
     "birnn": ("tagging", {}, {}),
     "esn": ("mackey-glass", {}, {"sparsity": 0.0}),
+    "ntm": ("copy-bits", {"width": 2}, {"memory": 4, "width": 2}),
 }
 # the architectures that read sequence batches (tests/test_seq2seq.py covers the pair models)
 SEQUENCE_ARCHS = [name for name, arch in ARCHS.items() if arch.model.consumes is SequenceBatch]

@@ -29,6 +29,8 @@ EASY = {
     "seq2seq-attention": ("reverse", 4, 150, {}),
     "esn": ("mackey-glass", 200, 1, {}),  # ridge regression: one closed-form fit
     "tree-rnn": ("first-last", 6, 150, {}),
+    "memory-network": ("babi-like", 6, 150, {}),
+    "ntm": ("copy-bits", 5, 150, {"memory": 8}),
 }
 
 

@@ -516,7 +516,8 @@ def cmd_demo(args) -> int:
 
 def _register_attention(p):
     p.add_argument("arch", metavar="ARCH", nargs="?", default="seq2seq-attention",
-                   help="an architecture that attends (default seq2seq-attention)")
+                   help="an architecture that attends: seq2seq-attention (the default), "
+                        "memory-network or ntm")
     p.add_argument("--task", default=None, metavar="TASK", help="a pair task: reverse or sort "
                                                                  "(default: the architecture's)")
     p.add_argument("--steps", type=int, default=8, metavar="T",
@@ -540,6 +541,7 @@ def cmd_attention(args) -> int:
     from tinygrad_rnn import training
     from tinygrad_rnn.autograd import no_grad
     from tinygrad_rnn.models import run_on
+    from tinygrad_rnn.tasks import PairBatch
     from tinygrad_rnn.tasks.pairs import token_text
     from viz.heatmap import heat_table, heatmap_svg
 
@@ -568,6 +570,8 @@ def cmd_attention(args) -> int:
                         split="test")
     with no_grad():
         run = run_on(model, task, batch, teacher=False)
+    if not isinstance(batch, PairBatch):  # memory-network or ntm: weights over memory slots
+        return _show_memory(args, task, model, batch, run)
     k = args.example
     n_src = int(batch.source_lengths[k])
     n_out = int(batch.target_mask[:, k].sum())
@@ -590,6 +594,56 @@ def cmd_attention(args) -> int:
     return 0
 
 
+def _show_memory(args, task, model, batch, run) -> int:
+    """The heat maps of an explicit-memory model: the memory network's p(k, i) (hop x story
+    sentence), or the NTM's write and read weightings (time step x memory slot)."""
+    import numpy as np
+
+    from viz.heatmap import heat_table, heatmap_svg
+
+    console = _console(args)
+    k = args.example
+    trained = f"after {args.iters} iterations" if args.iters else "untrained"
+    maps = []
+    if "attention" in run.extra:  # the memory network: one row per hop
+        sentences, query, answer = task.text(batch, k)
+        said = task.vocab[int(run.outputs[0].data[k].argmax())]
+        support = {int(s) for s in batch.supporting[k]}
+        rows = [f"{i + 1}{'*' if i in support else ''} {s}" for i, s in enumerate(sentences)]
+        cols = [f"hop {h}" for h in range(1, run.extra["attention"].shape[0] + 1)]
+        console.print(f"question: {query}?  answer: {answer}  model: {said}  (* supporting fact)")
+        maps.append(("attention", run.extra["attention"][:, :len(sentences), k].T, rows, cols,
+                     f"{args.arch} on {task.name}: p(k, i), {trained}", "sentence i of the story",
+                     "hop k"))
+    else:  # the NTM, drawn as in Graves et al. 2014 fig. 6: slots down, time across
+        width = task.output_size
+        length = int(batch.mask.sum())
+        cols = [f"{t} " + ("in" if t <= length else "delim" if t == length + 1 else
+                           "out" if t <= 2 * length + 1 else "-")
+                for t in range(1, batch.steps + 1)]
+        rows = [f"slot {i}" for i in range(run.extra["read_weights"].shape[-1])]
+        wrong = task.metrics(run.outputs, batch)["bits_wrong"]
+        console.print(f"copy of {length} vectors of {width} bits: {wrong:.0f} bits wrong")
+        for head in ("write", "read"):
+            maps.append((f"{head}-weights", run.extra[f"{head}_weights"][:, k].T, rows, cols,
+                         f"{args.arch} on {task.name}: {head} weighting w(i, t), {trained}",
+                         "memory slot i", "time step t"))
+    stem = args.output[:-4] if args.output and args.output.endswith(".svg") else args.output
+    for name, matrix, rows, cols, title, row_title, col_title in maps:
+        used = np.flatnonzero(matrix.max(axis=1) > 0.05)  # the terminal shows the slots in use
+        if "attention" in run.extra or len(used) == len(rows):
+            console.print(heat_table(matrix, rows, cols, title))
+        else:
+            console.print(heat_table(matrix[used], [rows[i] for i in used], cols,
+                                     f"{title}; the {len(used)} of {len(rows)} slots with a "
+                                     f"weight > 0.05 (all in the SVG)"))
+        path = f"{stem or args.arch}-{name}.svg" if len(maps) > 1 or not args.output \
+            else args.output
+        heatmap_svg(matrix, rows, cols, title, path, row_title=row_title, col_title=col_title)
+        console.print(f"wrote {path}")
+    return 0
+
+
 COMMANDS = {
     "list": (_register_list, "the architecture catalog, one line each"),
     "inspect": (_register_inspect, "graph statistics: nodes, parameters, depth, path lengths"),
@@ -597,8 +651,9 @@ COMMANDS = {
     "trace": (_register_trace, "BPTT gradient trace per time step (--ops: node by node)"),
     "train": (_register_train, "train an architecture on a built-in task (held-out loss vs "
                                "baseline)"),
-    "attention": (_register_attention, "show an encoder-decoder's attention weights: a heat "
-                                       "table and an SVG heat map"),
+    "attention": (_register_attention, "show the weights a model attends with (encoder-decoder "
+                                       "attention, memory addressing): a heat table and an SVG "
+                                       "heat map"),
     "demo": (_register_demo, "the tour: catalog, drawings, BPTT traces and training, "
                              "on built-in data"),
 }

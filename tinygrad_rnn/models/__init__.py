@@ -12,6 +12,7 @@ from .catalog import (ARCHS, Arch, GraphSample, IncompatibleError, UnknownArchEr
                       get_arch, model_inputs, register, run_on)
 from .esn import EchoStateNetwork
 from .gated import GRU, LSTM
+from .memory import NTM, MemoryNetwork
 from .recurrent import (BiRNN, BookRNN, ContextRNN, DeepRNN, LeakyRNN, MultiscaleRNN,
                         OutputFeedbackRNN, Seq2OneRNN, SkipRNN)
 from .seq2seq import AttentionSeq2Seq, Seq2Seq
@@ -54,10 +55,17 @@ _CATALOG = [
      "of a tree (balanced over a sequence, or given); -O cell=lstm: binary Tree-LSTM",
      "recursive", "first-last", TreeRNN,
      "Pollack 1990; Socher et al. 2011; Tai, Socher & Manning 2015; DL book 10.6, fig. 10.14"),
+    ("memory-network", "end-to-end memory network: K hops of soft attention over a story's "
+     "sentences answer a question", "explicit memory", "babi-like", MemoryNetwork,
+     "Sukhbaatar et al. 2015; DL book 10.12"),
+    ("ntm", "neural Turing machine: an LSTM controller reads and writes an N x M memory by "
+     "content and location addressing", "explicit memory", "copy-bits", NTM,
+     "Graves, Wayne & Danihelka 2014; DL book 10.12"),
 ]
 for _entry in _CATALOG:
     register(Arch(*_entry))
 
 __all__ = ["ARCHS", "Arch", "GraphSample", "UnknownArchError", "IncompatibleError", "get_arch",
            "build_graph", "register", "model_inputs", "run_on", "Run", "SequenceModel",
-           "detach_state", "unroll", "Seq2Seq", "AttentionSeq2Seq", "TreeRNN"]
+           "detach_state", "unroll", "Seq2Seq", "AttentionSeq2Seq", "TreeRNN", "MemoryNetwork",
+           "NTM"]

@@ -6,8 +6,9 @@
 
 A task declares the batch type it makes (`batch_type`): a SequenceBatch (time-major inputs
 `x` (T, B, D), targets at every step or one at the end) or a PairBatch (a source and a target
-sequence of another length, for encoder-decoders) or a TreeBatch (a binary tree per example, for
-the tree-recursive net). Every task computes its own loss from a
+sequence of another length, for encoder-decoders), a TreeBatch (a binary tree per example, for
+the tree-recursive net) or a StoryBatch (sentences of a story and a question about it, for a
+memory network). Every task computes its own loss from a
 model's outputs (so every architecture is scored the same way) and knows its trivial baseline:
 the loss of the best prediction that ignores the inputs.
 """
@@ -15,8 +16,10 @@ the loss of the best prediction that ignores the inputs.
 from __future__ import annotations
 
 from .base import Batch, SequenceBatch, SequenceTask, Task, UnknownTaskError
+from .bits import CopyBitsTask
 from .pairs import PairBatch, PairTask, ReverseTask, SortTask
 from .mackey_glass import MackeyGlassTask
+from .stories import BabiTask, StoryBatch
 from .synthetic import AddingTask, CopyTask, ParityTask, SineTask, TaggingTask
 from .text import NextCharTask
 from .trees import (ExpressionTask, FirstLastTask, Tree, TreeBatch, TreeTask, balanced_tree,
@@ -24,7 +27,7 @@ from .trees import (ExpressionTask, FirstLastTask, Tree, TreeBatch, TreeTask, ba
 
 TASKS: dict = {}
 for _cls in (AddingTask, CopyTask, ParityTask, NextCharTask, SineTask, TaggingTask, ReverseTask,
-             SortTask, MackeyGlassTask, FirstLastTask, ExpressionTask):
+             SortTask, MackeyGlassTask, FirstLastTask, ExpressionTask, BabiTask, CopyBitsTask):
     TASKS[_cls.name] = _cls
 
 
@@ -39,4 +42,4 @@ __all__ = ["TASKS", "get_task", "Task", "SequenceTask", "PairTask", "Batch", "Se
            "PairBatch", "UnknownTaskError", "ReverseTask", "SortTask", "AddingTask", "CopyTask",
            "ParityTask", "NextCharTask", "SineTask", "TaggingTask", "MackeyGlassTask",
            "Tree", "TreeBatch", "TreeTask", "balanced_tree", "check_tree", "ExpressionTask",
-           "FirstLastTask"]
+           "FirstLastTask", "StoryBatch", "BabiTask", "CopyBitsTask"]
