@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import functional as F
 from ..autograd import scope
 from ..nn import Embedding, GRUCell, Linear, LSTMCell, Module
 from ..tasks.pairs import PairBatch, as_tensor_tokens, check_pairs
@@ -111,7 +112,7 @@ class Seq2Seq(Module):
         T, B = batch.target_in.shape
         with scope("dec"):
             context = self._context(hs)
-            z0 = (context @ self.W_c.T + self.b_c).tanh().named("z[0]")
+            z0 = F.linear(context, self.W_c, self.b_c).tanh().named("z[0]")
             state = (z0, Tensor(np.zeros_like(z0.data), name="m[0]")) \
                 if self.cell_kind == "lstm" else z0
             memory = self._memory(hs, batch)
@@ -197,7 +198,7 @@ class AttentionSeq2Seq(Seq2Seq):
     def _memory(self, hs: list, batch: PairBatch) -> tuple:
         """(H, U_a H, mask): all encoder states stacked, their keys, the real positions."""
         H = stack(hs).named("H")  # (S, B, H): every encoder step, read by every decoder step
-        keys = (H @ self.U_a.T).named("U_a H")
+        keys = F.linear(H, self.U_a).named("U_a H")
         S, B = batch.source.shape
         mask = np.arange(1, S + 1)[:, None] <= np.asarray(batch.source_lengths)[None, :]
         return H, keys, mask
@@ -206,7 +207,7 @@ class AttentionSeq2Seq(Seq2Seq):
         H, keys, mask = memory
         S, B, _ = H.shape
         with scope("attention"):
-            e = ((keys + z_prev @ self.W_a.T).tanh() @ self.v).named(f"e[{t}]")  # (S, B)
+            e = ((keys + F.linear(z_prev, self.W_a)).tanh() @ self.v).named(f"e[{t}]")  # (S, B)
             if not mask.all():
                 e = where(mask, e, _NEG)
             alpha = e.softmax(axis=0).named(f"alpha[{t}]")
