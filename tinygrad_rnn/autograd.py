@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
@@ -22,10 +23,13 @@ class Loop(NamedTuple):
     scope: tuple
 
 
-class _State:
-    """Process-wide recording state, read by every op as it runs."""
+class _State(threading.local):
+    """Recording state, one per thread (as PyTorch's grad mode): the class attributes are every
+    thread's defaults, so a thread inside `no_grad()` or `scope()` never changes what another
+    thread records, and every read on the hot path stays a plain attribute read."""
 
     grad_enabled = True
+    grad_blocks: tuple = ()  # (token, mode) of the open no_grad/enable_grad blocks, innermost last
     scope: tuple = ()
     step = None
     loop = None
@@ -36,26 +40,39 @@ STATE = _State()
 next_id = itertools.count().__next__  # ids increase in creation order, so parents < children
 
 
+def _push(value: bool) -> object:
+    """Enter a grad-mode block: the mode is the innermost block still open, so blocks exited
+    out of order (two overlapping `no_grad` entered by hand) never leave recording off."""
+    token = object()
+    STATE.grad_blocks = STATE.grad_blocks + ((token, value),)
+    STATE.grad_enabled = value
+    return token
+
+
+def _pop(token: object) -> None:
+    STATE.grad_blocks = tuple(block for block in STATE.grad_blocks if block[0] is not token)
+    STATE.grad_enabled = STATE.grad_blocks[-1][1] if STATE.grad_blocks else True
+
+
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
-    """Nothing computed inside is recorded: results are leaves that do not require grad."""
-    previous = STATE.grad_enabled
-    STATE.grad_enabled = False
+    """Nothing computed inside is recorded: results are leaves that do not require grad.
+    Per thread: another thread keeps recording."""
+    token = _push(False)
     try:
         yield
     finally:
-        STATE.grad_enabled = previous
+        _pop(token)
 
 
 @contextlib.contextmanager
 def enable_grad() -> Iterator[None]:
     """Turn recording back on inside a `no_grad` block."""
-    previous = STATE.grad_enabled
-    STATE.grad_enabled = True
+    token = _push(True)
     try:
         yield
     finally:
-        STATE.grad_enabled = previous
+        _pop(token)
 
 
 def is_grad_enabled() -> bool:
@@ -182,6 +199,23 @@ def _accumulate(grads: dict, owned: dict, parent, contribution, op_name: str) ->
         grads[key] = total
 
 
+def _hook_result(replaced, hook, node) -> np.ndarray:
+    """A hook's returned gradient as an array of the node's dtype, or a clear error."""
+    value = getattr(replaced, "data", replaced) if not isinstance(replaced, np.ndarray) \
+        else replaced
+    if isinstance(value, (str, bytes)) or not isinstance(value, (np.ndarray, int, float,
+                                                                 np.generic, list, tuple)):
+        raise TypeError(f"backward: the hook {getattr(hook, '__name__', hook)!r} on "
+                        f"{where_is(node)} returned {type(replaced).__name__} {replaced!r:.40}; "
+                        f"a hook returns None or a gradient array")
+    try:
+        return np.asarray(value, dtype=node.data.dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"backward: the hook {getattr(hook, '__name__', hook)!r} on "
+                        f"{where_is(node)} returned a value that is not a numeric array: "
+                        f"{error}") from None
+
+
 def _graph_order(root) -> list:
     """The nodes that require grad and reach root, children before parents (by id, descending)."""
     seen = {root.id: root}
@@ -237,10 +271,13 @@ def backward(root, grad=None, retain_graph: bool = False,
         if g is None:
             continue
         if node._hooks:
+            if node.id not in owned:  # a hook may write into its array: give it one of its own
+                g = np.array(g)
+                owned[node.id] = True
             for hook in node._hooks:
                 replaced = hook(g)
                 if replaced is not None:
-                    g = np.asarray(replaced, dtype=node.data.dtype)
+                    g = _hook_result(replaced, hook, node)
                     owned.pop(node.id, None)  # the hook's array is not ours to keep or mutate
                     if anomaly:
                         check_finite(node, g, "gradient a hook returned")
@@ -249,7 +286,7 @@ def backward(root, grad=None, retain_graph: bool = False,
                                          f"gradient of shape {g.shape} for a tensor of shape "
                                          f"{node.data.shape}")
         if on_grad is not None:
-            on_grad(node, g)
+            on_grad(node, np.array(g))  # a copy: writing into it changes no gradient
         ctx = node._ctx
         if ctx is None or node._retain:
             if node.id not in owned:
@@ -259,6 +296,14 @@ def backward(root, grad=None, retain_graph: bool = False,
             continue
         if ctx.released:
             raise RuntimeError(_FREED_HINT.format(where=where_is(node)))
+        seen = ctx.seen
+        if node.data is not seen[0]:
+            check_saved(node)
+        else:
+            arrays, versions = seen[1], seen[2]
+            for k, parent in enumerate(node.parents):
+                if parent.data is not arrays[k] or parent._version != versions[k]:
+                    check_saved(node)
         contributions = ctx.backward(g)
         name = ctx.name
         if anomaly:
@@ -276,6 +321,42 @@ def backward(root, grad=None, retain_graph: bool = False,
             ctx.release()
 
 
+def _saved_by(ctx, array: np.ndarray) -> bool:
+    """Whether the op kept `array` (or a view of it) for its backward."""
+    for value in vars(ctx).values():
+        items = value if type(value) is tuple else (value,)
+        for item in items:
+            if type(item) is np.ndarray and (item is array or item.base is array
+                                             or (array.base is not None and item is array.base)):
+                return True
+    return False
+
+
+def check_saved(node) -> None:
+    """Raise if an array the op of `node` saved for backward was written in place (or its
+    tensor's .data replaced) after the forward: its gradient would mix old and new values."""
+    ctx = node._ctx
+    out, arrays, versions = ctx.seen
+    if node.data is not out and _saved_by(ctx, out):
+        raise RuntimeError(f"backward: the output of {where_is(node)} was replaced (.data "
+                           f"assigned) after the op saved it for backward; its gradient would "
+                           f"use values that are no longer there. Recompute the forward after "
+                           f"changing it")
+    for k, parent in enumerate(node.parents):
+        if parent.data is arrays[k] and parent._version == versions[k]:
+            continue
+        if not _saved_by(ctx, arrays[k]):
+            continue  # the op kept nothing of this input (add, reshape, ...): no harm done
+        name = f" {parent.name!r}" if parent.name else ""
+        how = (f"modified in place (version {versions[k]} -> {parent._version})"
+               if parent.data is arrays[k] else "replaced (.data assigned)")
+        raise RuntimeError(f"backward: input {k} of {where_is(node)}, tensor{name} (id "
+                           f"{parent.id}, shape {parent.data.shape}), was {how} after the op "
+                           f"saved it for backward (an optimizer step, load_state_dict or "
+                           f".data assignment between forward and backward). Recompute the "
+                           f"forward after the update, or update after backward")
+
+
 def vjp(node, grad: np.ndarray) -> tuple:
     """What `node`'s op passes to each parent for an incoming gradient (None where nothing).
 
@@ -287,6 +368,7 @@ def vjp(node, grad: np.ndarray) -> tuple:
         return ()
     if ctx.released:
         raise RuntimeError(_FREED_HINT.format(where=where_is(node)))
+    check_saved(node)
     out = []
     for parent, contribution in zip(node.parents, ctx.backward(np.asarray(grad))):
         if type(contribution) is SliceGrad:

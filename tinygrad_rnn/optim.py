@@ -57,6 +57,7 @@ class SGD(Optimizer):
                 g = np.array(g) if v is None else self.momentum * v + g
                 self.velocity[k] = g
             p.data -= (self.lr * g).astype(p.data.dtype, copy=False)
+            p._version += 1
 
 
 class Adam(Optimizer):
@@ -85,6 +86,7 @@ class Adam(Optimizer):
             step_size = self.lr / (1 - beta1 ** t)
             denom = np.sqrt(self.v[k]) / math.sqrt(1 - beta2 ** t) + self.eps
             p.data -= (step_size * self.m[k] / denom).astype(p.data.dtype, copy=False)
+            p._version += 1
 
 
 def clip_grad_norm_(params, max_norm: float) -> float:

@@ -31,7 +31,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "parents", "id", "scope", "step",
-                 "_loop", "_ctx", "_hooks", "_retain", "__weakref__")
+                 "_loop", "_ctx", "_hooks", "_retain", "_version", "__weakref__")
     __array_ufunc__ = None  # numpy hands `ndarray op Tensor` to the Tensor's reflected operator
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
@@ -62,6 +62,7 @@ class Tensor:
         self._ctx = None
         self._hooks = None
         self._retain = False
+        self._version = 0
 
     # ------------------------------------------------------------------ introspection (the record)
 
@@ -85,6 +86,12 @@ class Tensor:
     def op_args(self) -> dict:
         """The op's settings, e.g. {"axis": 1}; empty when it has none."""
         return {} if self._ctx is None else dict(self._ctx.args)
+
+    @property
+    def version(self) -> int:
+        """How many in-place writes the library made to this tensor's data (optimizer steps,
+        load_state_dict, Module.to): backward refuses arrays changed after an op saved them."""
+        return self._version
 
     @property
     def is_leaf(self) -> bool:
@@ -332,15 +339,18 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
         x = inputs[0]
         needs = (x.requires_grad,)
         arrays = (x.data,)
+        versions = (x._version,)
     elif n == 2 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor):
         parents = inputs
         x, y = inputs
         needs = (x.requires_grad, y.requires_grad)
         arrays = (x.data, y.data)
+        versions = (x._version, y._version)
     else:
         parents = _as_parents(inputs)
         needs = tuple([p.requires_grad for p in parents])
         arrays = [p.data for p in parents]
+        versions = [p._version for p in parents]
     try:
         out = ctx.forward(*arrays)
     except ShapeError:
@@ -363,10 +373,12 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
     node._loop = STATE.loop
     node._hooks = None
     node._retain = False
+    node._version = 0
     if STATE.grad_enabled:
         node.parents = parents
         node._ctx = ctx
         ctx.needs = needs
+        ctx.seen = (out, arrays, versions)  # what backward checks for in-place writes
         node.requires_grad = True in needs and out.dtype.kind == "f"
     else:
         node.parents = ()

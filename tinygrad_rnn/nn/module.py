@@ -106,6 +106,7 @@ class Module:
         """Cast every parameter (and its gradient) to dtype, in place; returns self."""
         for param in self.parameters():
             param.data = param.data.astype(dtype)
+            param._version += 1
             if param.grad is not None:
                 param.grad = param.grad.astype(dtype)
         return self
@@ -147,6 +148,7 @@ class Module:
             arrays[name] = array
         for name, array in arrays.items():  # all checked first: no half-loaded model
             params[name].data = array
+            params[name]._version += 1
         return LoadResult(missing, unexpected)
 
     # ---------------------------------------------------------------------------------- display
