@@ -143,3 +143,24 @@ def test_a_hook_returning_a_string_is_a_clear_error():
     x.register_hook(lambda g: "ab")
     with pytest.raises(TypeError, match="hook.*returned str"):
         (x * 2.0).sum().backward()
+
+
+# ------------------------------------------------------------------- transpose as PyTorch's
+
+
+def test_transpose_swaps_two_axes_as_pytorch():
+    a = np.arange(6.0).reshape(2, 3)
+    t = Tensor(a)
+    np.testing.assert_array_equal(t.transpose(0, 1).data, a.T)
+    b = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(Tensor(b).transpose(0, 2).data, np.swapaxes(b, 0, 2))
+    np.testing.assert_array_equal(Tensor(b).transpose().data, b.transpose())
+    np.testing.assert_array_equal(Tensor(b).permute(2, 0, 1).data, b.transpose(2, 0, 1))
+    np.testing.assert_array_equal(Tensor(b).permute((1, 2, 0)).data, b.transpose(1, 2, 0))
+
+
+@pytest.mark.parametrize("args", [((1, 0),), (2, 0, 1), ("a", "b"), (0,)])
+def test_the_numpy_forms_of_transpose_point_to_permute(args):
+    t = Tensor(np.ones((2, 3, 4)))
+    with pytest.raises(TypeError, match=r"transpose: .*permute\(\*dims\)"):
+        t.transpose(*args)

@@ -56,9 +56,7 @@ class Tensor:
         self.name = name
         self.parents = ()
         self.id = next_id()
-        self.scope = STATE.scope
-        self.step = STATE.step
-        self._loop = STATE.loop
+        self.scope, self.step, self._loop = STATE.packed[:3]
         self._ctx = None
         self._hooks = None
         self._retain = False
@@ -301,21 +299,35 @@ class Tensor:
             raise TypeError(f"reshape: the new shape must be ints, got {shape!r}")
         return ops.Reshape.apply(self, shape=tuple(int(n) for n in shape))
 
-    def transpose(self, *axes):
-        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        if not axes:
+    def transpose(self, *dims):
+        """PyTorch's: `transpose(dim0, dim1)` swaps two axes; `transpose()` reverses them all.
+        Any other order is `permute(*dims)`."""
+        if not dims:
             return ops.Transpose.apply(self, axes=None)
-        ndim = self.data.ndim
-        if any(not -ndim <= int(a) < ndim for a in axes) \
-                or sorted(int(a) % max(ndim, 1) for a in axes) != list(range(ndim)):
-            raise ShapeError(f"transpose: axes {axes} are not a permutation of the "
-                             f"{self.data.ndim} axes of shape {self.data.shape}")
-        return ops.Transpose.apply(self, axes=tuple(int(a) % self.data.ndim for a in axes))
+        if len(dims) != 2 or not all(_is_int(d) for d in dims):
+            raise TypeError(f"transpose: takes two axes to swap (dim0, dim1), as PyTorch's, "
+                            f"got {dims!r}; for any other order of the axes use "
+                            f"permute(*dims)")
+        return self.swapaxes(dims[0], dims[1], op="transpose")
 
-    def swapaxes(self, a: int, b: int):
+    def permute(self, *dims):
+        """The axes in the order `dims` (a permutation of range(ndim)), as PyTorch's."""
+        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         ndim = self.data.ndim
+        if not all(_is_int(d) for d in dims):
+            raise TypeError(f"permute: dims must be ints, got {dims!r}")
+        if any(not -ndim <= d < ndim for d in dims) \
+                or sorted(int(d) % max(ndim, 1) for d in dims) != list(range(ndim)):
+            raise ShapeError(f"permute: dims {dims} are not a permutation of the "
+                             f"{ndim} axes of shape {self.data.shape}")
+        return ops.Transpose.apply(self, axes=tuple(int(d) % ndim for d in dims) if ndim else ())
+
+    def swapaxes(self, a: int, b: int, op: str = "swapaxes"):
+        ndim = self.data.ndim
+        if not (_is_int(a) and _is_int(b)):
+            raise TypeError(f"{op}: axes must be ints, got ({a!r}, {b!r})")
         if not (-ndim <= a < ndim and -ndim <= b < ndim):
-            raise ShapeError(f"swapaxes: axes ({a}, {b}) out of range for shape {self.data.shape}")
+            raise ShapeError(f"{op}: axes ({a}, {b}) out of range for shape {self.data.shape}")
         perm = list(range(ndim))
         perm[a], perm[b] = perm[b], perm[a]
         return ops.Transpose.apply(self, axes=tuple(perm))
@@ -368,13 +380,11 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
     node.grad = None
     node.name = None
     node.id = next_id()
-    node.scope = STATE.scope
-    node.step = STATE.step
-    node._loop = STATE.loop
+    node.scope, node.step, node._loop, grad_enabled, anomaly = STATE.packed
     node._hooks = None
     node._retain = False
     node._version = 0
-    if STATE.grad_enabled:
+    if grad_enabled:
         node.parents = parents
         node._ctx = ctx
         ctx.needs = needs
@@ -384,7 +394,7 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
         node.parents = ()
         node._ctx = None
         node.requires_grad = False
-    if STATE.anomaly:
+    if anomaly:
         autograd.check_finite(node, out, "forward result")
     return node
 
@@ -405,6 +415,10 @@ def _constant(value, ref: Tensor | None) -> Tensor:
             and ref.data.dtype.kind == "f":
         return Tensor(np.asarray(value, dtype=ref.data.dtype))
     return Tensor(value)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _reduce_args(axis, keepdims: bool) -> dict:

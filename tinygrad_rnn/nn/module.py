@@ -70,10 +70,12 @@ class Module:
             return self.forward(*args, **kwargs)
         previous = STATE.scope
         STATE.scope = previous + (name,)
+        STATE.sync()
         try:
             return self.forward(*args, **kwargs)
         finally:
             STATE.scope = previous
+            STATE.sync()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
