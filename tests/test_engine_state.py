@@ -101,3 +101,29 @@ def test_enable_grad_inside_no_grad_exited_out_of_order():
     assert tg.is_grad_enabled()
     inner.__exit__(None, None, None)
     assert tg.is_grad_enabled()
+
+
+def test_detect_anomaly_names_the_users_line_of_a_nan_forward():
+    x = tg.Tensor(np.array([-1.0, 1.0]), requires_grad=True)
+    with tg.detect_anomaly(), np.errstate(all="ignore"):
+        try:
+            x.log()  # the line to name
+        except FloatingPointError as error:
+            message = str(error)
+    assert "test_engine_state.py" in message and "x.log()  # the line to name" in message
+
+
+def test_detect_anomaly_names_the_line_that_made_the_op_whose_backward_gives_nan():
+    x = tg.Tensor(np.array([0.0, 1.0]), requires_grad=True)
+    with tg.detect_anomaly(), np.errstate(all="ignore"):
+        y = x.sqrt()  # finite forward, infinite gradient at 0
+        try:
+            y.sum().backward()
+        except FloatingPointError as error:
+            message = str(error)
+    assert 'op "sqrt"' in message and "y = x.sqrt()  # finite forward" in message
+
+
+def test_no_creating_line_is_kept_outside_anomaly_mode():
+    x = tg.Tensor(np.ones(2), requires_grad=True)
+    assert not hasattr((x * 2.0)._ctx, "origin")

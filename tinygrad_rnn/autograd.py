@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import sys
 import threading
 from typing import Callable, Iterator, NamedTuple
 
@@ -141,11 +143,33 @@ def where_is(node) -> str:
     return f'op "{node.op or "leaf"}" (id {node.id}, scope {scope_text}, step {step})'
 
 
-def check_finite(node, array: np.ndarray, what: str) -> None:
-    """Under detect_anomaly: raise if `array` holds a NaN or inf."""
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_line() -> str:
+    """'file.py:12 in fn: <source>' of the innermost frame outside the engine (anomaly mode)."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame = frame.f_back
+    if frame is None:
+        return ""
+    import linecache  # only in anomaly mode
+
+    source = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    return (f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+            + (f": {source}" if source else ""))
+
+
+def check_finite(node, array: np.ndarray, what: str, origin: str | None = None) -> None:
+    """Under detect_anomaly: raise if `array` holds a NaN or inf, naming the user's line that
+    created the node (recorded only in anomaly mode)."""
     if array.dtype.kind in "fc" and not np.isfinite(array).all():
         bad = "nan" if np.isnan(array).any() else "inf"
-        raise FloatingPointError(f"detect_anomaly: {what} of {where_is(node)} contains {bad}")
+        if origin is None:
+            origin = getattr(node._ctx, "origin", None) if node._ctx is not None else None
+        made = f"; created at {origin}" if origin else ""
+        raise FloatingPointError(f"detect_anomaly: {what} of {where_is(node)} contains "
+                                 f"{bad}{made}")
 
 
 class SliceGrad:

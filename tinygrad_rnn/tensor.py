@@ -394,8 +394,11 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
         node.parents = ()
         node._ctx = None
         node.requires_grad = False
-    if anomaly:
-        autograd.check_finite(node, out, "forward result")
+    if anomaly:  # only here is the creating line looked up and kept
+        origin = autograd.user_line()
+        if node._ctx is not None:
+            ctx.origin = origin
+        autograd.check_finite(node, out, "forward result", origin)
     return node
 
 
