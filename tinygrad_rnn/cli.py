@@ -242,6 +242,10 @@ def _register_train(p):
                         "arch. or task. when both have it (-O task.delay=20); repeatable")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress, only the results")
+    p.add_argument("--save", default=None, metavar="PATH",
+                   help="write a checkpoint (.npz: weights, optimizer, generators) at the end")
+    p.add_argument("--load", default=None, metavar="PATH",
+                   help="resume from a --save checkpoint (same settings, a larger --iters)")
     p.set_defaults(run=cmd_train)
 
 
@@ -304,8 +308,12 @@ def cmd_train(args) -> int:
     def progress(it, total, loss, metrics, clip):
         display.update(it, loss, clip=clip)
 
+    for flag, path in (("--save", args.save), ("--load", args.load)):
+        if path is not None and not path.strip():
+            raise UsageError(f"train: {flag} needs a file name, got an empty one")
     with display:
-        result = training.train(config, on_progress=progress, prepared=prepared)
+        result = training.train(config, on_progress=progress, prepared=prepared, save=args.save,
+                                load=args.load)
     if args.json:
         print(json.dumps(jsonable({**result.to_dict(), "kind": "train"})))
         return 0

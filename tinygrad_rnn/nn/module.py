@@ -121,6 +121,9 @@ class Module:
 
     def load_state_dict(self, state: dict, strict: bool = True) -> LoadResult:
         """Replace each parameter's data in place with a copy of state[name] (dtype included)."""
+        if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
+            raise TypeError(f"load_state_dict into {type(self).__name__}: expected a dict of "
+                            f"name -> array, got {type(state).__name__}")
         params = dict(self.named_parameters())
         missing = [name for name in params if name not in state]
         unexpected = [name for name in state if name not in params]
@@ -137,9 +140,15 @@ class Module:
             if name not in state:
                 continue
             value = state[name]
-            if hasattr(value, "detach"):  # a torch tensor
+            if isinstance(value, Tensor):  # the engine's own (a Parameter of another model)
+                value = value.data
+            elif hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
                 value = value.detach().cpu().numpy()
-            array = np.array(value.data if isinstance(value, Tensor) else value, copy=True)
+            try:
+                array = np.array(value, copy=True)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"load_state_dict into {type(self).__name__}: key {name!r} is "
+                                f"not an array ({type(value).__name__}: {error})") from None
             if array.shape != param.data.shape:
                 raise ShapeError(f"load_state_dict into {type(self).__name__}: key {name!r} has "
                                  f"shape {array.shape} in the state dict but {param.data.shape} "
