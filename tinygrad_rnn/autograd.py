@@ -252,6 +252,19 @@ def _hook_result(replaced, hook, node) -> np.ndarray:
                         f"{error}") from None
 
 
+def _add_to_grad(node, g: np.ndarray) -> np.ndarray:
+    """An existing .grad (maybe set by the user) plus g; a wrong shape is an error, never a
+    broadcast."""
+    previous = node.grad
+    shape = getattr(previous, "shape", None)
+    if shape != g.shape:
+        raise ShapeError(f"backward: {where_is(node)}{' ' + repr(node.name) if node.name else ''} "
+                         f"already has a .grad of shape {shape} ({type(previous).__name__}), "
+                         f"its gradient has shape {g.shape}; set .grad to None or an array of "
+                         f"the tensor's shape")
+    return previous + g
+
+
 def _graph_order(root) -> list:
     """The nodes that require grad and reach root, children before parents (by id, descending)."""
     seen = {root.id: root}
@@ -293,7 +306,15 @@ def backward(root, grad=None, retain_graph: bool = False,
                                f"the output has shape {root.data.shape}; pass grad= of that shape")
         grad = np.ones_like(root.data)
     else:
-        grad = np.array(getattr(grad, "data", grad), dtype=root.data.dtype)
+        value = getattr(grad, "data", grad)
+        if isinstance(value, (str, bytes)):
+            raise TypeError(f"backward: grad must be an array or a number, got "
+                            f"{type(value).__name__} {value!r:.40}")
+        try:
+            grad = np.array(value, dtype=root.data.dtype)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"backward: grad must be a numeric array of shape "
+                            f"{root.data.shape}, got {type(value).__name__} ({error})") from None
         if grad.shape != root.data.shape:
             raise ShapeError(f"backward: grad has shape {grad.shape}, but the output has shape "
                              f"{root.data.shape}")
@@ -327,7 +348,10 @@ def backward(root, grad=None, retain_graph: bool = False,
         if ctx is None or node._retain:
             if node.id not in owned:
                 g = np.array(g)  # the array may be shared with other nodes' gradients
-            node.grad = g if node.grad is None else node.grad + g
+            if node.grad is None:
+                node.grad = g
+            else:
+                node.grad = _add_to_grad(node, g)
         if ctx is None:
             continue
         if ctx.released:

@@ -10,6 +10,7 @@ from . import autograd, ops
 from .autograd import STATE, ShapeError, next_id
 
 _SCALARS = (bool, int, float, np.generic)
+_SHAPE_WORDS = ("shape", "broadcast", "dimension", "mismatch", "size", "axis", "axes")
 _new_op = object.__new__  # an op without settings needs no __init__ call (per-op cost)
 
 
@@ -38,13 +39,23 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         if dtype is not None:
-            array = np.asarray(data, dtype=dtype)
-        elif type(data) is np.ndarray:
-            array = data
-        else:
-            array = np.asarray(data)
-            if array.dtype == np.float64 and not isinstance(data, np.generic):
-                array = array.astype(np.float32)  # Python floats and float lists -> float32
+            try:
+                dtype = np.dtype(dtype)
+            except TypeError:
+                raise TypeError(f"Tensor: dtype {dtype!r} is not a numpy dtype (float32, "
+                                f"float64, int64, bool, ...)") from None
+        try:
+            if dtype is not None:
+                array = np.asarray(data, dtype=dtype)
+            elif type(data) is np.ndarray:
+                array = data
+            else:
+                array = np.asarray(data)
+                if array.dtype == np.float64 and not isinstance(data, np.generic):
+                    array = array.astype(np.float32)  # Python floats and float lists -> float32
+        except ValueError as error:
+            raise ValueError(f"Tensor: data is not a rectangular array of numbers (ragged "
+                             f"nested lists?): {error}") from None
         if array.dtype.kind not in "biuf":
             raise TypeError(f"Tensor: data must be numeric, got dtype {array.dtype}")
         if requires_grad and array.dtype.kind != "f":
@@ -372,6 +383,9 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
                          f"index {args.get('index')!r})") from None
     except ValueError as error:
         shapes = " and ".join(str(p.data.shape) for p in parents)
+        text = str(error)
+        if not any(word in text for word in _SHAPE_WORDS):  # numpy's other ValueErrors
+            raise ValueError(f"{cls.name}: {text} (input shapes {shapes})") from None
         raise ShapeError(f"{cls.name}: shapes {shapes} are incompatible: {error}") from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)

@@ -75,10 +75,15 @@ def _check_config(config: TrainConfig) -> None:
     for what, value, least in checks:
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
             raise ValueError(f"{what} must be an int >= {least}, got {value!r}")
+    for what, value in (("lr", config.lr), ("momentum", config.momentum)):
+        if not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
+            raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
+    if not isinstance(config.seed, (int, np.integer)) or config.seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {config.seed!r}")
     if config.bptt is not None and (not isinstance(config.bptt, (int, np.integer))
                                     or config.bptt < 1):
         raise ValueError(f"bptt must be an int >= 1 (the chunk length), got {config.bptt!r}")
-    if not (isinstance(config.lr, (int, float)) and config.lr > 0 and np.isfinite(config.lr)):
+    if not config.lr > 0:
         raise ValueError(f"lr must be a positive number, got {config.lr!r}")
     for what in ("clip_norm", "clip_value"):
         value = getattr(config, what)
