@@ -10,6 +10,7 @@ from . import autograd, ops
 from .autograd import STATE, ShapeError, next_id
 
 _SCALARS = (bool, int, float, np.generic)
+_VERSION_BASE = autograd.VERSION_BASE
 _SHAPE_WORDS = ("shape", "broadcast", "dimension", "mismatch", "size", "axis", "axes")
 _new_op = object.__new__  # an op without settings needs no __init__ call (per-op cost)
 
@@ -362,18 +363,18 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
         x = inputs[0]
         needs = (x.requires_grad,)
         arrays = (x.data,)
-        versions = (x._version,)
+        versions = x._version
     elif n == 2 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor):
         parents = inputs
         x, y = inputs
         needs = (x.requires_grad, y.requires_grad)
         arrays = (x.data, y.data)
-        versions = (x._version, y._version)
+        versions = x._version * _VERSION_BASE + y._version
     else:
         parents = _as_parents(inputs)
         needs = tuple([p.requires_grad for p in parents])
         arrays = [p.data for p in parents]
-        versions = [p._version for p in parents]
+        versions = autograd.version_key(parents)
     try:
         out = ctx.forward(*arrays)
     except ShapeError:
@@ -402,7 +403,8 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
         node.parents = parents
         node._ctx = ctx
         ctx.needs = needs
-        ctx.seen = (out, arrays, versions)  # what backward checks for in-place writes
+        ctx.seen = arrays  # what backward checks for in-place writes: the input arrays ...
+        ctx.versions = versions  # ... and their versions, packed in one int (version_key)
         node.requires_grad = True in needs and out.dtype.kind == "f"
     else:
         node.parents = ()
