@@ -360,21 +360,18 @@ def backward(root, grad=None, retain_graph: bool = False,
         name = ctx.name
         if anomaly:
             _check_contributions(node, contributions)
-        key = 0
         for parent, contribution, array in zip(node.parents, contributions, ctx.seen):
-            key = key * VERSION_BASE + parent._version
             if contribution is None or not parent.requires_grad:
                 continue
             data = parent.data
             if data is not array:
-                check_saved(node)  # raises if the op saved the array that was replaced
+                check_saved(node)  # raises if the op saved the array that was replaced (an
+                # optimizer step, load_state_dict, .data assignment since the forward)
             if parent.id not in grads and type(contribution) is np.ndarray \
                     and contribution.shape == data.shape and contribution.dtype == data.dtype:
                 grads[parent.id] = contribution  # the first to arrive: nothing to add it to
             else:
                 _accumulate(grads, owned, parent, contribution, name)
-        if key != ctx.versions:
-            check_saved(node)  # an input written in place since the forward (optimizer step)
         if not retain_graph:
             ctx.release()
 
@@ -392,41 +389,21 @@ def _saved_by(ctx, array: np.ndarray) -> bool:
     return False
 
 
-VERSION_BASE = 1 << 32  # the versions of an op's inputs, packed as digits of one int
-
-
-def version_key(parents) -> int:
-    """The versions of `parents` packed in one int (what each op keeps and backward compares)."""
-    key = 0
-    for parent in parents:
-        key = key * VERSION_BASE + parent._version
-    return key
-
-
-def _unpack_versions(key: int, n: int) -> list:
-    versions = []
-    for _ in range(n):
-        key, version = divmod(key, VERSION_BASE)
-        versions.append(version)
-    return versions[::-1]
-
-
 def check_saved(node) -> None:
     """Raise if an array the op of `node` saved for backward was written in place (or its
     tensor's .data replaced) after the forward: its gradient would mix old and new values."""
     ctx = node._ctx
     arrays = ctx.seen
-    versions = _unpack_versions(ctx.versions, len(node.parents))
     for k, parent in enumerate(node.parents):
-        if parent.data is arrays[k] and parent._version == versions[k]:
+        if parent.data is arrays[k]:
             continue
         # a view (transpose, reshape, a slice) passes the input's memory on to the ops that
         # use it: counted as kept, since those ops may have saved it
         if not _saved_by(ctx, arrays[k]) and not np.may_share_memory(node.data, arrays[k]):
             continue  # the op kept nothing of this input (add, ...): no harm done
         name = f" {parent.name!r}" if parent.name else ""
-        how = (f"modified in place (version {versions[k]} -> {parent._version})"
-               if parent.data is arrays[k] else "replaced (.data assigned)")
+        how = (f"updated (version now {parent._version})" if parent._version
+               else "replaced (.data assigned)")
         raise RuntimeError(f"backward: input {k} of {where_is(node)}, tensor{name} (id "
                            f"{parent.id}, shape {parent.data.shape}), was {how} after the op "
                            f"saved it for backward (an optimizer step, load_state_dict or "
@@ -445,8 +422,7 @@ def vjp(node, grad: np.ndarray) -> tuple:
         return ()
     if ctx.released:
         raise RuntimeError(_FREED_HINT.format(where=where_is(node)))
-    if version_key(node.parents) != ctx.versions \
-            or any(p.data is not a for p, a in zip(node.parents, ctx.seen)):
+    if any(p.data is not a for p, a in zip(node.parents, ctx.seen)):
         check_saved(node)
     out = []
     for parent, contribution in zip(node.parents, ctx.backward(np.asarray(grad))):

@@ -121,8 +121,8 @@ class SGD(Optimizer):
                 v = self.velocity[k]
                 g = np.array(g) if v is None else self.momentum * v + g
                 self.velocity[k] = g
-            p.data -= (self.lr * g).astype(p.data.dtype, copy=False)
-            p._version += 1
+            p.data = p.data - (self.lr * g).astype(p.data.dtype, copy=False)  # a new array:
+            p._version += 1  # what an op saved stays as it saw it (backward checks identity)
 
 
 class Adam(Optimizer):
@@ -156,7 +156,7 @@ class Adam(Optimizer):
             self.v[k] = beta2 * self.v[k] + (1 - beta2) * (g * g)
             step_size = self.lr / (1 - beta1 ** t)
             denom = np.sqrt(self.v[k]) / math.sqrt(1 - beta2 ** t) + self.eps
-            p.data -= (step_size * self.m[k] / denom).astype(p.data.dtype, copy=False)
+            p.data = p.data - (step_size * self.m[k] / denom).astype(p.data.dtype, copy=False)
             p._version += 1
 
 

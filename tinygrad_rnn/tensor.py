@@ -10,7 +10,6 @@ from . import autograd, ops
 from .autograd import STATE, ShapeError, next_id
 
 _SCALARS = (bool, int, float, np.generic)
-_VERSION_BASE = autograd.VERSION_BASE
 _SHAPE_WORDS = ("shape", "broadcast", "dimension", "mismatch", "size", "axis", "axes")
 _new_op = object.__new__  # an op without settings needs no __init__ call (per-op cost)
 
@@ -68,7 +67,7 @@ class Tensor:
         self.name = name
         self.parents = ()
         self.id = next_id()
-        self.scope, self.step, self._loop = STATE.packed[:3]
+        self.scope, self.step, self._loop, _, _ = STATE.packed
         self._ctx = None
         self._hooks = None
         self._retain = False
@@ -99,8 +98,9 @@ class Tensor:
 
     @property
     def version(self) -> int:
-        """How many in-place writes the library made to this tensor's data (optimizer steps,
-        load_state_dict, Module.to): backward refuses arrays changed after an op saved them."""
+        """How many times the library updated this tensor's data (optimizer steps,
+        load_state_dict, Module.to). Each update puts a new array in `.data`, never writing an
+        array an op saved: backward refuses a tensor whose array changed after an op saved it."""
         return self._version
 
     @property
@@ -363,18 +363,15 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
         x = inputs[0]
         needs = (x.requires_grad,)
         arrays = (x.data,)
-        versions = x._version
     elif n == 2 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor):
         parents = inputs
         x, y = inputs
         needs = (x.requires_grad, y.requires_grad)
         arrays = (x.data, y.data)
-        versions = x._version * _VERSION_BASE + y._version
     else:
         parents = _as_parents(inputs)
         needs = tuple([p.requires_grad for p in parents])
         arrays = [p.data for p in parents]
-        versions = autograd.version_key(parents)
     try:
         out = ctx.forward(*arrays)
     except ShapeError:
@@ -403,8 +400,7 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
         node.parents = parents
         node._ctx = ctx
         ctx.needs = needs
-        ctx.seen = arrays  # what backward checks for in-place writes: the input arrays ...
-        ctx.versions = versions  # ... and their versions, packed in one int (version_key)
+        ctx.seen = arrays  # the input arrays: backward checks that each input still holds its
         node.requires_grad = True in needs and out.dtype.kind == "f"
     else:
         node.parents = ()
