@@ -3,9 +3,9 @@
 
 On a shared machine wall time swings by +-20 %; count instructions instead, which do not:
 
-    valgrind --tool=callgrind python bench/bench_perop.py --reps 0   # imports only
-    valgrind --tool=callgrind python bench/bench_perop.py --reps 2   # + 2 x 200 chains
-    # instructions per op = (Ir(reps 2) - Ir(reps 0)) / (2 * 200 * 41)
+    valgrind --tool=callgrind python bench/bench_perop.py --reps 2
+    valgrind --tool=callgrind python bench/bench_perop.py --reps 4   # 2 x 200 chains more
+    # instructions per op = (Ir(reps 4) - Ir(reps 2)) / (2 * 200 * 41)
 
 --tree DIR runs the tinygrad_rnn package found in DIR (e.g. an export of main, `git archive
 main | tar -x -C /tmp/base`), so that the before and after figures come from one venv. Without
