@@ -439,8 +439,8 @@ def test_other_shape_errors_are_shape_errors():
         x.reshape(4, 2)
     with pytest.raises(ShapeError, match="sum"):
         x.sum(axis=2)
-    with pytest.raises(ShapeError, match="transpose"):
-        x.transpose(0, 0)
+    with pytest.raises(ShapeError, match="permute"):
+        x.permute(0, 0)
     with pytest.raises(ShapeError, match="transpose"):
         x.transpose(0, 3)  # 3 must not wrap around to axis 1
     with pytest.raises(ShapeError, match="cat"):

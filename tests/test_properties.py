@@ -103,7 +103,7 @@ def test_reshape_and_transpose_round_trip_the_gradient(shape, data):
     x_data = np.random.default_rng(1).normal(size=shape)
     x = Tensor(x_data, requires_grad=True)
     upstream = np.random.default_rng(2).normal(size=shape)
-    y = x.transpose(*perm).reshape(-1).reshape(*np.transpose(x_data, perm).shape)
+    y = x.permute(*perm).reshape(-1).reshape(*np.transpose(x_data, perm).shape)
     y.backward(np.transpose(upstream, perm))
     np.testing.assert_array_equal(x.grad, upstream)
 

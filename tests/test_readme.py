@@ -10,7 +10,8 @@ def _python_blocks() -> list:
     return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
 
 
-def test_readme_python_blocks_run():
+def test_readme_python_blocks_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the checkpoint example writes ck.npz
     blocks = _python_blocks()
     assert len(blocks) >= 2
     namespace: dict = {}

@@ -13,6 +13,7 @@ from . import functional, nn, optim  # noqa: E402
 from .autograd import (  # noqa: E402
     ShapeError, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope,
 )
+from .checkpoint import CheckpointError, load, save  # noqa: E402
 from .gradcheck import GradcheckError, gradcheck  # noqa: E402
 from .init import manual_seed  # noqa: E402
 from .optim import clip_grad_norm_, clip_grad_value_  # noqa: E402
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "cat", "stack", "where", "maximum", "no_grad", "enable_grad", "is_grad_enabled",
     "scope", "detect_anomaly", "manual_seed", "gradcheck", "GradcheckError", "ShapeError",
-    "clip_grad_norm_", "clip_grad_value_", "functional", "nn", "optim",
+    "clip_grad_norm_", "clip_grad_value_", "functional", "nn", "optim", "save", "load",
+    "CheckpointError",
     "einsum", "bmm", "zeros", "ones", "randn", "arange",
 ]

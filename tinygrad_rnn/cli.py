@@ -19,7 +19,8 @@ def _console(args):
     """A rich Console that honours --no-color, NO_COLOR and pipes (no colour codes, no redraws)."""
     from rich.console import Console
 
-    no_color = getattr(args, "no_color", False) or "NO_COLOR" in os.environ
+    no_color = getattr(args, "no_color", False) or bool(os.environ.get("NO_COLOR"))  # set and
+    # not empty, as no-color.org says
     # color_system=None also drops bold and dim: --no-color means plain text
     return Console(no_color=no_color, color_system=None if no_color else "auto",
                    highlight=False, soft_wrap=False)
@@ -199,6 +200,8 @@ def cmd_render(args) -> int:
     if args.max_steps < 0:
         raise UsageError(f"render: --max-steps must be 0 (every step) or more, "
                          f"got {args.max_steps}")
+    if args.output is not None and not args.output.strip():
+        raise UsageError("render: -o needs a file name, got an empty one")
     path = pathlib.Path(args.output if args.output else f"{args.arch}.svg")
     if path.suffix.lower() not in FORMATS:
         raise UsageError(f"render: cannot tell the format of {str(path)!r}; "
@@ -369,6 +372,10 @@ def _register_train(p):
                         "arch. or task. when both have it (-O task.delay=20); repeatable")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress, only the results")
+    p.add_argument("--save", default=None, metavar="PATH",
+                   help="write a checkpoint (.npz: weights, optimizer, generators) at the end")
+    p.add_argument("--load", default=None, metavar="PATH",
+                   help="resume from a --save checkpoint (same settings, a larger --iters)")
     p.set_defaults(run=cmd_train)
 
 
@@ -412,6 +419,12 @@ def _train_config(args):
                        task_options=task_opts)
 
 
+_TRAIN_FLAGS = {"iters": "--iters", "batch": "--batch", "hidden": "--hidden", "lr": "--lr",
+                "momentum": "--momentum", "seed": "--seed", "bptt": "--bptt",
+                "eval_every": "--eval-every", "clip_norm": "--clip-norm",
+                "clip_value": "--clip-value", "optimizer": "--optimizer"}
+
+
 def cmd_train(args) -> int:
     """Train a catalog architecture on a built-in task; held-out loss against the baseline."""
     import json
@@ -422,7 +435,11 @@ def cmd_train(args) -> int:
     try:
         prepared = training.prepare(config)  # every bad name, pair or size: a usage error
     except ValueError as error:
-        raise UsageError(f"train: {error}") from None
+        message = str(error)
+        field = message.split(" ", 1)[0]
+        if field in _TRAIN_FLAGS:  # "seed must be ..." -> "--seed must be ..."
+            message = _TRAIN_FLAGS[field] + message[len(field):]
+        raise UsageError(f"train: {message}") from None
     from viz.console import TrainDisplay, jsonable
 
     task_name = config.task or training.get_arch(config.arch).default_task
@@ -432,8 +449,24 @@ def cmd_train(args) -> int:
     def progress(it, total, loss, metrics, clip):
         display.update(it, loss, clip=clip)
 
-    with display:
-        result = training.train(config, on_progress=progress, prepared=prepared)
+    for flag, path in (("--save", args.save), ("--load", args.load)):
+        if path is not None and not path.strip():
+            raise UsageError(f"train: {flag} needs a file name, got an empty one")
+    import warnings
+
+    import numpy as np
+
+    try:
+        # a diverging run is reported once, as an error; numpy's overflow warnings (with source
+        # paths) would only repeat it
+        with display, warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = training.train(config, on_progress=progress, prepared=prepared,
+                                    save=args.save, load=args.load)
+    except MemoryError:
+        raise RuntimeError(f"train: --steps {prepared[1]} with --batch {config.batch} needs "
+                           f"more memory than this machine has; use fewer steps or a smaller "
+                           f"batch") from None
     if args.json:
         print(json.dumps(jsonable({**result.to_dict(), "kind": "train"})))
         return 0

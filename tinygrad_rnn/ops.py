@@ -409,8 +409,11 @@ class Max(Op):
 
     def forward(self, x):
         self.axes = normalize_axis(self.args.get("axis"), x.shape, "max")
-        if x.size == 0:
-            raise ShapeError(f"max: cannot reduce an empty tensor of shape {x.shape}")
+        reduced = range(x.ndim) if self.axes is None else self.axes
+        if x.size == 0 and any(x.shape[a] == 0 for a in reduced):
+            # an empty result (another axis empty) is fine, as in numpy and PyTorch
+            raise ShapeError(f"max: cannot reduce over an empty axis (input shape {x.shape}, "
+                             f"axis {self.args.get('axis')!r})")
         self.x = x
         self.out = np.asarray(x.max(axis=self.axes, keepdims=True))
         keepdims = self.args.get("keepdims", False)

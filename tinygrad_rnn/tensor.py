@@ -10,6 +10,7 @@ from . import autograd, init, ops
 from .autograd import STATE, ShapeError, next_id
 
 _SCALARS = (bool, int, float, np.generic)
+_SHAPE_WORDS = ("shape", "broadcast", "dimension", "mismatch", "size", "axis", "axes")
 _new_op = object.__new__  # an op without settings needs no __init__ call (per-op cost)
 
 
@@ -31,20 +32,30 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "parents", "id", "scope", "step",
-                 "_loop", "_ctx", "_hooks", "_retain", "__weakref__")
+                 "_loop", "_ctx", "_hooks", "_retain", "_version", "__weakref__")
     __array_ufunc__ = None  # numpy hands `ndarray op Tensor` to the Tensor's reflected operator
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         if isinstance(data, Tensor):
             data = data.data
         if dtype is not None:
-            array = np.asarray(data, dtype=dtype)
-        elif type(data) is np.ndarray:
-            array = data
-        else:
-            array = np.asarray(data)
-            if array.dtype == np.float64 and not isinstance(data, np.generic):
-                array = array.astype(np.float32)  # Python floats and float lists -> float32
+            try:
+                dtype = np.dtype(dtype)
+            except TypeError:
+                raise TypeError(f"Tensor: dtype {dtype!r} is not a numpy dtype (float32, "
+                                f"float64, int64, bool, ...)") from None
+        try:
+            if dtype is not None:
+                array = np.asarray(data, dtype=dtype)
+            elif type(data) is np.ndarray:
+                array = data
+            else:
+                array = np.asarray(data)
+                if array.dtype == np.float64 and not isinstance(data, np.generic):
+                    array = array.astype(np.float32)  # Python floats and float lists -> float32
+        except ValueError as error:
+            raise ValueError(f"Tensor: data is not a rectangular array of numbers (ragged "
+                             f"nested lists?): {error}") from None
         if array.dtype.kind not in "biuf":
             raise TypeError(f"Tensor: data must be numeric, got dtype {array.dtype}")
         if requires_grad and array.dtype.kind != "f":
@@ -56,12 +67,11 @@ class Tensor:
         self.name = name
         self.parents = ()
         self.id = next_id()
-        self.scope = STATE.scope
-        self.step = STATE.step
-        self._loop = STATE.loop
+        self.scope, self.step, self._loop, _, _ = STATE.packed
         self._ctx = None
         self._hooks = None
         self._retain = False
+        self._version = 0
 
     # ------------------------------------------------------------------ introspection (the record)
 
@@ -85,6 +95,13 @@ class Tensor:
     def op_args(self) -> dict:
         """The op's settings, e.g. {"axis": 1}; empty when it has none."""
         return {} if self._ctx is None else dict(self._ctx.args)
+
+    @property
+    def version(self) -> int:
+        """How many times the library updated this tensor's data (optimizer steps,
+        load_state_dict, Module.to). Each update puts a new array in `.data`, never writing an
+        array an op saved: backward refuses a tensor whose array changed after an op saved it."""
+        return self._version
 
     @property
     def is_leaf(self) -> bool:
@@ -294,21 +311,35 @@ class Tensor:
             raise TypeError(f"reshape: the new shape must be ints, got {shape!r}")
         return ops.Reshape.apply(self, shape=tuple(int(n) for n in shape))
 
-    def transpose(self, *axes):
-        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        if not axes:
+    def transpose(self, *dims):
+        """PyTorch's: `transpose(dim0, dim1)` swaps two axes; `transpose()` reverses them all.
+        Any other order is `permute(*dims)`."""
+        if not dims:
             return ops.Transpose.apply(self, axes=None)
-        ndim = self.data.ndim
-        if any(not -ndim <= int(a) < ndim for a in axes) \
-                or sorted(int(a) % max(ndim, 1) for a in axes) != list(range(ndim)):
-            raise ShapeError(f"transpose: axes {axes} are not a permutation of the "
-                             f"{self.data.ndim} axes of shape {self.data.shape}")
-        return ops.Transpose.apply(self, axes=tuple(int(a) % self.data.ndim for a in axes))
+        if len(dims) != 2 or not all(_is_int(d) for d in dims):
+            raise TypeError(f"transpose: takes two axes to swap (dim0, dim1), as PyTorch's, "
+                            f"got {dims!r}; for any other order of the axes use "
+                            f"permute(*dims)")
+        return self.swapaxes(dims[0], dims[1], op="transpose")
 
-    def swapaxes(self, a: int, b: int):
+    def permute(self, *dims):
+        """The axes in the order `dims` (a permutation of range(ndim)), as PyTorch's."""
+        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         ndim = self.data.ndim
+        if not all(_is_int(d) for d in dims):
+            raise TypeError(f"permute: dims must be ints, got {dims!r}")
+        if any(not -ndim <= d < ndim for d in dims) \
+                or sorted(int(d) % max(ndim, 1) for d in dims) != list(range(ndim)):
+            raise ShapeError(f"permute: dims {dims} are not a permutation of the "
+                             f"{ndim} axes of shape {self.data.shape}")
+        return ops.Transpose.apply(self, axes=tuple(int(d) % ndim for d in dims) if ndim else ())
+
+    def swapaxes(self, a: int, b: int, op: str = "swapaxes"):
+        ndim = self.data.ndim
+        if not (_is_int(a) and _is_int(b)):
+            raise TypeError(f"{op}: axes must be ints, got ({a!r}, {b!r})")
         if not (-ndim <= a < ndim and -ndim <= b < ndim):
-            raise ShapeError(f"swapaxes: axes ({a}, {b}) out of range for shape {self.data.shape}")
+            raise ShapeError(f"{op}: axes ({a}, {b}) out of range for shape {self.data.shape}")
         perm = list(range(ndim))
         perm[a], perm[b] = perm[b], perm[a]
         return ops.Transpose.apply(self, axes=tuple(perm))
@@ -443,6 +474,9 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
                          f"index {args.get('index')!r})") from None
     except ValueError as error:
         shapes = " and ".join(str(p.data.shape) for p in parents)
+        text = str(error)
+        if not any(word in text for word in _SHAPE_WORDS):  # numpy's other ValueErrors
+            raise ValueError(f"{cls.name}: {text} (input shapes {shapes})") from None
         raise ShapeError(f"{cls.name}: shapes {shapes} are incompatible: {error}") from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
@@ -451,22 +485,25 @@ def apply_op(cls, inputs: tuple, args: dict) -> Tensor:
     node.grad = None
     node.name = None
     node.id = next_id()
-    node.scope = STATE.scope
-    node.step = STATE.step
-    node._loop = STATE.loop
+    node.scope, node.step, node._loop, grad_enabled, anomaly = STATE.packed
     node._hooks = None
     node._retain = False
-    if STATE.grad_enabled:
+    node._version = 0
+    if grad_enabled:
         node.parents = parents
         node._ctx = ctx
         ctx.needs = needs
+        ctx.seen = arrays  # the input arrays: backward checks that each input still holds its
         node.requires_grad = True in needs and out.dtype.kind == "f"
     else:
         node.parents = ()
         node._ctx = None
         node.requires_grad = False
-    if STATE.anomaly:
-        autograd.check_finite(node, out, "forward result")
+    if anomaly:  # only here is the creating line looked up and kept
+        origin = autograd.user_line()
+        if node._ctx is not None:
+            ctx.origin = origin
+        autograd.check_finite(node, out, "forward result", origin)
     return node
 
 
@@ -486,6 +523,10 @@ def _constant(value, ref: Tensor | None) -> Tensor:
             and ref.data.dtype.kind == "f":
         return Tensor(np.asarray(value, dtype=ref.data.dtype))
     return Tensor(value)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _reduce_args(axis, keepdims: bool) -> dict:

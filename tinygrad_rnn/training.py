@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import optim
+from . import checkpoint, init, optim
 from .autograd import no_grad
 from .init import manual_seed
 from .models import get_arch, model_inputs, run_on
@@ -77,10 +77,15 @@ def _check_config(config: TrainConfig) -> None:
     for what, value, least in checks:
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
             raise ValueError(f"{what} must be an int >= {least}, got {value!r}")
+    for what, value in (("lr", config.lr), ("momentum", config.momentum)):
+        if not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
+            raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
+    if not isinstance(config.seed, (int, np.integer)) or config.seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {config.seed!r}")
     if config.bptt is not None and (not isinstance(config.bptt, (int, np.integer))
                                     or config.bptt < 1):
         raise ValueError(f"bptt must be an int >= 1 (the chunk length), got {config.bptt!r}")
-    if not (isinstance(config.lr, (int, float)) and config.lr > 0 and np.isfinite(config.lr)):
+    if not config.lr > 0:
         raise ValueError(f"lr must be a positive number, got {config.lr!r}")
     for what in ("clip_norm", "clip_value"):
         value = getattr(config, what)
@@ -229,14 +234,54 @@ def prepare(config: TrainConfig) -> tuple:
     return task, steps, model
 
 
+_RESUMABLE = ("iters",)  # what may differ between a checkpoint's run and the resumed one
+
+
+def _save_run(path: str, config, it: int, model, opt, train_rng, history, test, free) -> None:
+    checkpoint.save({"kind": "train", "config": asdict(config), "iteration": it,
+                     "model": model.state_dict(), "optimizer": opt.state_dict(),
+                     "train_rng": train_rng.bit_generator.state,
+                     "engine_rng": init.rng().bit_generator.state,
+                     "history": history, "test": test, "free_running": free}, path)
+
+
+def _resume(path: str, config, model, opt, train_rng) -> tuple:
+    """Load a train checkpoint into model, optimizer and generators: (iteration, history, ...)."""
+    state = checkpoint.load(path)
+    if not isinstance(state, dict) or state.get("kind") != "train":
+        raise checkpoint.CheckpointError(f"load: {path} is a checkpoint, but not of a training "
+                                         f"run (saved by tinygrad_rnn.save, not train --save)")
+    saved, wanted = state["config"], asdict(config)
+    differ = [k for k in wanted if k not in _RESUMABLE and saved.get(k) != wanted[k]]
+    if differ:
+        raise ValueError(f"--load {path}: the checkpoint was trained with "
+                         + ", ".join(f"{k}={saved.get(k)!r}" for k in differ)
+                         + "; this run asks for " + ", ".join(f"{k}={wanted[k]!r}" for k in differ)
+                         + " (resume with the same settings; only --iters may change)")
+    it = state["iteration"]
+    if it >= config.iters:
+        raise ValueError(f"--load {path}: the checkpoint is at iteration {it}; --iters "
+                         f"{config.iters} leaves nothing to train (give more than {it})")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    train_rng.bit_generator.state = state["train_rng"]
+    init.rng().bit_generator.state = state["engine_rng"]
+    # the saved run's closing evaluation is not one an uninterrupted run makes
+    history = [row for row in state["history"] if row["iter"] % config.eval_every == 0]
+    return it, history, state["test"], state["free_running"]
+
+
 def train(config: TrainConfig, on_progress: Callable | None = None,
-          prepared: tuple | None = None) -> TrainResult:
+          prepared: tuple | None = None, save: str | None = None,
+          load: str | None = None) -> TrainResult:
     """Train config.arch on its task and measure the held-out loss against the baseline.
 
     on_progress(iteration, iters, train_loss, test_metrics_or_None, clip) is called after every
     iteration (test metrics at every eval_every-th and the last; clip = (norm before, after)
     when clipping by norm, else None). prepared: what prepare(config) returned, if the caller
-    has already checked the config with it.
+    has already checked the config with it. load: a checkpoint written by save= to resume from
+    (same config but iters: the run goes on to the same numbers as one without a break);
+    save: where to write the run's checkpoint at its end.
     """
     task, steps, model = prepared if prepared is not None else prepare(config)
     if isinstance(model, EchoStateNetwork):
@@ -249,8 +294,11 @@ def train(config: TrainConfig, on_progress: Callable | None = None,
     baseline = task.baseline(test_batch)
     feedback = model.feeds_back
     history, test, free = [], {}, None
+    start = 0
+    if load is not None:
+        start, history, test, free = _resume(load, config, model, opt, train_rng)
     begin = time.perf_counter()
-    for it in range(1, config.iters + 1):
+    for it in range(start + 1, config.iters + 1):
         batch = task.sample(config.batch, steps, rng=train_rng)
         opt.zero_grad()
         loss = batch_backward(model, task, batch, config.bptt, flow_reg=config.flow_reg)
@@ -276,6 +324,8 @@ def train(config: TrainConfig, on_progress: Callable | None = None,
         if on_progress is not None:
             on_progress(it, config.iters, loss, metrics, clip)
     seconds = time.perf_counter() - begin
+    if save is not None:
+        _save_run(save, config, config.iters, model, opt, train_rng, history, test, free)
     return TrainResult(config=config, task=task.name, steps=steps, baseline=baseline, test=test,
                        free_running=free, history=history, seconds=seconds,
                        parameters=int(sum(p.size for p in params)))

@@ -89,10 +89,12 @@ class Module:
             return self.forward(*args, **kwargs)
         previous = STATE.scope
         STATE.scope = previous + (name,)
+        STATE.sync()
         try:
             return self.forward(*args, **kwargs)
         finally:
             STATE.scope = previous
+            STATE.sync()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -157,6 +159,7 @@ class Module:
         returns self."""
         for param in self.parameters():
             param.data = param.data.astype(dtype)
+            param._version += 1
             if param.grad is not None:
                 param.grad = param.grad.astype(dtype)
         for buffer in self.buffers():
@@ -175,6 +178,9 @@ class Module:
     def load_state_dict(self, state: dict, strict: bool = True) -> LoadResult:
         """Replace each parameter's and buffer's data in place with a copy of state[name] (dtype
         included)."""
+        if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
+            raise TypeError(f"load_state_dict into {type(self).__name__}: expected a dict of "
+                            f"name -> array, got {type(state).__name__}")
         params = dict(self.named_parameters())
         params.update(self.named_buffers())
         missing = [name for name in params if name not in state]
@@ -192,9 +198,15 @@ class Module:
             if name not in state:
                 continue
             value = state[name]
-            if hasattr(value, "detach"):  # a torch tensor
+            if isinstance(value, Tensor):  # the engine's own (a Parameter of another model)
+                value = value.data
+            elif hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
                 value = value.detach().cpu().numpy()
-            array = np.array(value.data if isinstance(value, Tensor) else value, copy=True)
+            try:
+                array = np.array(value, copy=True)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"load_state_dict into {type(self).__name__}: key {name!r} is "
+                                f"not an array ({type(value).__name__}: {error})") from None
             if array.shape != param.data.shape:
                 raise ShapeError(f"load_state_dict into {type(self).__name__}: key {name!r} has "
                                  f"shape {array.shape} in the state dict but {param.data.shape} "
@@ -205,6 +217,7 @@ class Module:
             arrays[name] = array
         for name, array in arrays.items():  # all checked first: no half-loaded model
             params[name].data = array
+            params[name]._version += 1
         return LoadResult(missing, unexpected)
 
     # ---------------------------------------------------------------------------------- display
