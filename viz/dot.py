@@ -568,6 +568,17 @@ def _folded_shape(shape: tuple, n_steps: int, time_major: bool) -> str:
     return shape_text(shape)
 
 
+def _folded_grad(graph: nx.DiGraph, nodes: list) -> tuple:
+    """(the largest gradient norm of the nodes a folded node stands for, its text: the range
+    min…max when they differ), or (None, None) when none has a gradient."""
+    norms = [graph.nodes[n]["grad_norm"] for n in nodes if graph.nodes[n]["grad_norm"] is not None]
+    if not norms:
+        return None, None
+    norm = max(norms)
+    text = f"grad norm: {min(norms):.3g}…{norm:.3g}" if len(norms) > 1 else _grad_text(norm)
+    return norm, text
+
+
 def _loop_domains(graph: nx.DiGraph) -> dict:
     """loop -> the steps a node of it is measured against: a node present at all of them needs
     no step label. A loop's own steps, joined with those of every loop that feeds it at the
@@ -611,13 +622,7 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
             domains[attrs["loop"]]) else None
         name = _folded_name(attrs["name"], attrs["step"]) if stepped else \
             names.get(nodes[0], attrs["name"])
-        norms = [graph.nodes[n]["grad_norm"] for n in nodes
-                 if graph.nodes[n]["grad_norm"] is not None]
-        norm = max(norms) if norms else None
-        grad_text = None
-        if norms:
-            grad_text = (f"grad norm: {min(norms):.3g}…{max(norms):.3g}" if len(norms) > 1
-                         else _grad_text(norm))
+        norm, grad_text = _folded_grad(graph, nodes)
         kinds.add(attrs["kind"])
         folded = dict(attrs, step=None, stats=None, grad=None, array=None)
         # the sequence x (T, B, D), or a stack of every step's values (T,): not a parameter
@@ -801,13 +806,7 @@ def _draw_tree_folded(graph: nx.DiGraph, trees: dict, scale) -> graphviz.Digraph
             names.get(nodes[0], attrs["name"])
         if stepped and name:
             name = name.replace("[t]", "[n]")
-        norms = [graph.nodes[n]["grad_norm"] for n in nodes
-                 if graph.nodes[n]["grad_norm"] is not None]
-        norm = max(norms) if norms else None
-        grad_text = None
-        if norms:
-            grad_text = (f"grad norm: {min(norms):.3g}…{max(norms):.3g}" if len(norms) > 1
-                         else _grad_text(norm))
+        norm, grad_text = _folded_grad(graph, nodes)
         kinds.add(attrs["kind"])
         folded = dict(attrs, step=None, stats=None, grad=None)
         steps_text = plural(len(nodes), "node") if attrs["loop"] in trees else None
