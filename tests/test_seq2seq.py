@@ -149,6 +149,8 @@ def test_folded_drawing_has_two_loops_and_no_delay_between_them():
                           source, re.M)
     assert "enc" in clusters and "dec" in clusters and "attention" in clusters
     assert "alpha[t]" in source and "h[t]" in source and "z[t]" in source
+    # H stacks the encoder's 3 states: its leading axis is the encoder's steps, not the decoder's 4
+    assert "stack(axis=0) · (T(enc), 2, 8)" in source
 
 
 def test_folded_drawing_does_not_grow_with_the_sequence():

@@ -561,11 +561,25 @@ def _folded_name(name: str | None, step: int) -> str | None:
     return re.sub(rf"\[{step - 1}\]", "[t-1]", name)
 
 
-def _folded_shape(shape: tuple, n_steps: int, time_major: bool) -> str:
+def _folded_shape(shape: tuple, n_steps: int, letter: str, time_major: bool) -> str:
     """A time-major tensor outside the steps shows its leading axis as T: (T, 2, 4)."""
     if time_major and shape and shape[0] == n_steps:
-        return "(" + ", ".join(["T"] + [str(n) for n in shape[1:]]) + ")"
+        return "(" + ", ".join([letter] + [str(n) for n in shape[1:]]) + ")"
     return shape_text(shape)
+
+
+def _time_axis(graph: nx.DiGraph, node, domains: dict, domain: list) -> tuple:
+    """(how many steps, what to call them) for an unstepped node's leading axis: the steps of
+    the one loop it feeds or is fed by (an encoder's states stacked: T(enc)), else all steps."""
+    near = {graph.nodes[n]["loop"] for n in graph.predecessors(node)
+            if graph.nodes[n]["loop"] is not None}  # what it stacks, else what reads it
+    near = near or {graph.nodes[n]["loop"] for n in graph.successors(node)
+                    if graph.nodes[n]["loop"] is not None}
+    if len(near) != 1:
+        return len(domain), "T"
+    (loop,) = near
+    several = len({len(d) for d in domains.values()}) > 1
+    return len(domains[loop]), (f"T({'/'.join(loop[1])})" if several else "T")
 
 
 def _folded_grad(graph: nx.DiGraph, nodes: list) -> tuple:
@@ -629,7 +643,8 @@ def _draw_folded(graph: nx.DiGraph, scale, rankdir: str) -> graphviz.Digraph:
         time_major = not stepped and attrs["kind"] != "param" and (
             len(attrs["shape"]) >= 2 or any(graph.nodes[p]["step"] is not None
                                             for p in graph.predecessors(nodes[0])))
-        shape = _folded_shape(attrs["shape"], len(domain), time_major)
+        shape = _folded_shape(attrs["shape"], *_time_axis(graph, nodes[0], domains, domain),
+                              time_major)
         node_attrs = _node_attrs(folded, name, shape, False, scale, norm, steps_text, grad_text)
         if stepped:  # the tooltip always says which steps the node stands for
             node_attrs["tooltip"] = esc_tip(tooltip(folded, name, shape, steps_label(steps),
