@@ -591,10 +591,10 @@ def cmd_attention(args) -> int:
         task, steps, model = training.prepare(config)
     except ValueError as error:
         raise UsageError(f"attention: {error}") from None
-    if not getattr(model, "attends", False):
+    if not model.attends:
         from tinygrad_rnn import models
 
-        attending = [n for n, a in models.ARCHS.items() if getattr(a.model, "attends", False)]
+        attending = [n for n, a in models.ARCHS.items() if a.model.attends]
         raise UsageError(f"attention: {args.arch} computes no attention weights; "
                          f"architectures that do: {', '.join(attending)}")
     if args.iters:

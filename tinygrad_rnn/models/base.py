@@ -93,7 +93,44 @@ def uniform_param(shape: tuple, fan: int) -> Parameter:
     return Parameter(init.uniform(shape, 1 / math.sqrt(fan)))
 
 
-class SequenceModel(Module):
+def check_positive(who: str, **sizes) -> None:
+    """Raise ValueError naming the first size that is not a positive int."""
+    for what, n in sizes.items():
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"{who}: {what} must be a positive int, got {n!r}")
+
+
+class CatalogModel(Module):
+    """What the catalog, training and the CLI read off every architecture, as class data.
+
+    consumes: the batch type (or tuple of types) it reads; the catalog pairs it only with tasks
+    that make one. feeds_back: teacher forced in training, so evaluation also runs it free
+    (greedy decoding). truncatable: its unroll can be cut into chunks (truncated BPTT).
+    attends: its Run.extra holds weights `tinygrad-rnn attention` can show. options: name ->
+    (default, help), given to the constructor. A model that does not read SequenceBatch
+    implements `run_batch(batch, teacher=True) -> Run`.
+    """
+
+    scope_name = ""
+    consumes: type | tuple = SequenceBatch
+    feeds_back = False
+    truncatable = False
+    attends = False
+    options: dict = {}
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int):
+        super().__init__()
+        check_positive(self.scope_name or type(self).__name__, input_size=input_size,
+                       output_size=output_size, hidden_size=hidden_size)
+        self.input_size, self.output_size, self.hidden_size = input_size, output_size, hidden_size
+
+    @property
+    def recurrent_weight(self) -> Tensor | None:
+        """The hidden-to-hidden matrix (for the spectral radius); None when there is none."""
+        return None
+
+
+class SequenceModel(CatalogModel):
     """Base class of the catalog's models: the unroll lives here, the math in the subclasses.
 
     `forward` runs steps t = t0+1 ... t0+T, each inside `scope(self.scope_name, step=t)`.
@@ -111,21 +148,9 @@ class SequenceModel(Module):
     """
 
     scope_name = "rnn"
-    consumes = SequenceBatch  # the batch type it reads (the catalog pairs it with tasks)
     emits = ("every", "last")
     needs_context = False
-    feeds_back = False  # teacher forcing in training, free running at evaluation
     truncatable = True
-    options: dict = {}  # option name -> (default, help)
-
-    def __init__(self, input_size: int, output_size: int, hidden_size: int):
-        super().__init__()
-        for what, n in (("input_size", input_size), ("output_size", output_size),
-                        ("hidden_size", hidden_size)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"{type(self).__name__}: {what} must be a positive int, "
-                                 f"got {n!r}")
-        self.input_size, self.output_size, self.hidden_size = input_size, output_size, hidden_size
 
     @property
     def recurrent_weight(self) -> Tensor | None:

@@ -16,15 +16,10 @@ from ..autograd import ShapeError, is_grad_enabled, scope
 from ..nn import Embedding, Linear, LSTMCell, Module, ModuleList, Parameter
 from ..tasks.stories import PAD, StoryBatch, check_stories
 from ..tensor import Tensor, cat, where
-from .base import Run, SequenceModel, Step, unroll
+from .base import CatalogModel, Run, SequenceModel, Step, check_positive, unroll
 
 _NEG = -1e9  # the score of an empty memory slot: its softmax weight is exactly 0
 _EPS = 1e-8  # keeps sqrt and the sharpening's power away from 0 (finite gradients)
-
-
-def _positive_int(who: str, what: str, n) -> None:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"{who}: {what} must be an int >= 1, got {n!r}")
 
 
 def position_weights(lengths: np.ndarray, W: int, d: int) -> np.ndarray:
@@ -50,7 +45,7 @@ class _HopEmbedding(Module):
         self.time = Parameter(init.normal((memory, d), 0.1))
 
 
-class MemoryNetwork(Module):
+class MemoryNetwork(CatalogModel):
     """End-to-end memory network (Sukhbaatar, Szlam, Weston & Fergus 2015, "End-To-End Memory
     Networks"), adjacent weight tying (section 2.2).
 
@@ -70,8 +65,6 @@ class MemoryNetwork(Module):
 
     scope_name = "memory-network"
     consumes = StoryBatch
-    feeds_back = False
-    truncatable = False
     attends = True  # `tinygrad-rnn attention memory-network` shows p(k, i)
     options = {"hops": (3, "attention hops over the memory (K)"),
                "memory": (16, "memory slots: the longest story it accepts, in sentences"),
@@ -82,18 +75,15 @@ class MemoryNetwork(Module):
 
     def __init__(self, input_size: int, output_size: int, hidden_size: int = 20, hops: int = 3,
                  memory: int = 16, position: bool = False, linear_start: int = 0):
-        super().__init__()
+        super().__init__(input_size, output_size, hidden_size)
         who = self.scope_name
-        for what, n in (("input_size", input_size), ("output_size", output_size),
-                        ("hidden_size", hidden_size), ("hops", hops)):
-            _positive_int(who, what, n)
+        check_positive(who, hops=hops)
         if not isinstance(memory, (int, np.integer)) or isinstance(memory, bool) or memory < 1:
             raise ValueError(f"{who}: memory size must be >= 1 slot, got {memory!r}")
         if input_size != output_size:
             raise ValueError(f"{who}: the answer is a word (W^T = C^K), so input_size and "
                              f"output_size must both be the vocabulary size, got {input_size} "
                              f"and {output_size}")
-        self.input_size, self.output_size, self.hidden_size = input_size, output_size, hidden_size
         if not isinstance(linear_start, (int, np.integer)) or linear_start < 0:
             raise ValueError(f"{who}: linear_start must be an int >= 0 (training batches), got "
                              f"{linear_start!r}")
@@ -101,10 +91,6 @@ class MemoryNetwork(Module):
         self.linear_start, self.batches_seen = int(linear_start), 0
         self.embeddings = ModuleList([_HopEmbedding(input_size, hidden_size, memory)
                                       for _ in range(hops + 1)])
-
-    @property
-    def recurrent_weight(self) -> None:
-        return None  # the hops add o^k to u^k: no hidden-to-hidden matrix
 
     def run_batch(self, batch: StoryBatch, teacher: bool = True) -> Run:
         """Answer each story's question. Run.outputs: [logits (B, V)]; Run.states: u^2 ...
@@ -195,7 +181,7 @@ class NTM(SequenceModel):
         super().__init__(input_size, output_size, hidden_size)
         if not isinstance(memory, (int, np.integer)) or isinstance(memory, bool) or memory < 1:
             raise ValueError(f"ntm: memory size must be >= 1 slot, got {memory!r}")
-        _positive_int("ntm", "width", width)
+        check_positive("ntm", width=width)
         if not isinstance(shifts, (int, np.integer)) or isinstance(shifts, bool) or shifts < 0:
             raise ValueError(f"ntm: shifts must be an int >= 0, got {shifts!r}")
         if 2 * shifts + 1 > memory:

@@ -13,16 +13,16 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import scope
-from ..nn import Embedding, GRUCell, Linear, LSTMCell, Module
+from ..nn import Embedding, GRUCell, Linear, LSTMCell
 from ..tasks.pairs import PairBatch, as_tensor_tokens, check_pairs
 from ..tensor import Tensor, cat, stack, where
-from .base import Run, Step, uniform_param, unroll
+from .base import CatalogModel, Run, Step, check_positive, uniform_param, unroll
 
 _CELLS = {"gru": GRUCell, "lstm": LSTMCell}
 _NEG = -1e9  # the score of a padded source position: exp(-1e9 - max) is exactly 0
 
 
-class Seq2Seq(Module):
+class Seq2Seq(CatalogModel):
     """Encoder-decoder with a fixed-size context (Cho et al. 2014; Sutskever et al. 2014).
 
     Encoder: h(s) = cell_enc(E_x x(s), h(s-1)), s = 1..n_x; C = h(n_x) of each sequence (a padded
@@ -35,23 +35,16 @@ class Seq2Seq(Module):
     scope_name = "seq2seq"
     consumes = PairBatch
     feeds_back = True  # teacher forcing in training, greedy decoding at evaluation
-    truncatable = False
-    attends = False
     options = {"cell": ("gru", "the recurrent cell of encoder and decoder: gru or lstm"),
                "embed": (16, "token embedding size"),
                "max_target": (64, "the longest target (decoder steps) it accepts")}
 
     def __init__(self, input_size: int, output_size: int, hidden_size: int = 16,
                  cell: str = "gru", embed: int = 16, max_target: int = 64):
-        super().__init__()
+        super().__init__(input_size, output_size, hidden_size)
         if cell not in _CELLS:
             raise ValueError(f"{self.scope_name}: cell must be gru or lstm, got {cell!r}")
-        for what, n in (("input_size", input_size), ("output_size", output_size),
-                        ("hidden_size", hidden_size), ("embed", embed),
-                        ("max_target", max_target)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"{self.scope_name}: {what} must be a positive int, got {n!r}")
-        self.input_size, self.output_size, self.hidden_size = input_size, output_size, hidden_size
+        check_positive(self.scope_name, embed=embed, max_target=max_target)
         self.cell_kind, self.max_target = cell, max_target
         H = hidden_size
         self.src_embed = Embedding(input_size, embed)
@@ -182,10 +175,7 @@ class AttentionSeq2Seq(Seq2Seq):
     def __init__(self, input_size: int, output_size: int, hidden_size: int = 16,
                  cell: str = "gru", embed: int = 16, max_target: int = 64,
                  attention: int = 16):
-        if not isinstance(attention, (int, np.integer)) or isinstance(attention, bool) \
-                or attention < 1:
-            raise ValueError(f"seq2seq-attention: attention must be a positive int, "
-                             f"got {attention!r}")
+        check_positive("seq2seq-attention", attention=attention)
         super().__init__(input_size, output_size, hidden_size, cell, embed, max_target)
         H, A = hidden_size, attention
         self.W_a = uniform_param((A, H), H)

@@ -27,18 +27,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import ShapeError, scope
-from ..nn import Module
 from ..tasks.base import SequenceBatch
 from ..tasks.trees import NO_LABEL, Tree, TreeBatch, balanced_tree, check_tree_batch
 from ..tensor import Tensor, cat
-from .base import Run, uniform_param
+from .base import CatalogModel, Run, uniform_param
 
 CELLS = ("tanh", "lstm")
 SCHEDULES = ("auto", "level", "node")
 SLOTS = ("left child", "right child")
 
 
-class TreeRNN(Module):
+class TreeRNN(CatalogModel):
     """A recursive net over binary trees, with a tanh or a Tree-LSTM composition (see module).
 
     Shapes: x (T, B, D) (a balanced tree over each sequence) or a TreeBatch of B trees whose
@@ -50,8 +49,6 @@ class TreeRNN(Module):
     consumes = (TreeBatch, SequenceBatch)
     emits = ("last",)
     needs_context = False
-    feeds_back = False
-    truncatable = False
     options = {"cell": ("tanh", "composition: tanh, or lstm (binary Tree-LSTM, Tai et al. 2015)"),
                "schedule": ("auto", "level: a batch's nodes of equal height together; node: "
                                     "one tree node at a time (what the explorer draws); auto: "
@@ -59,11 +56,7 @@ class TreeRNN(Module):
 
     def __init__(self, input_size: int, output_size: int, hidden_size: int = 16,
                  cell: str = "tanh", schedule: str = "auto"):
-        super().__init__()
-        for what, n in (("input_size", input_size), ("output_size", output_size),
-                        ("hidden_size", hidden_size)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"tree-rnn: {what} must be a positive int, got {n!r}")
+        super().__init__(input_size, output_size, hidden_size)
         if cell not in CELLS:
             raise ValueError(f"tree-rnn: cell must be tanh or lstm, got {cell!r}")
         if schedule not in SCHEDULES:
