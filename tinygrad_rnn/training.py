@@ -224,10 +224,6 @@ def prepare(config: TrainConfig) -> tuple:
             raise ValueError(f"flow_reg: {arch.name} has no information-flow penalty (it is "
                              f"written for the vanilla rnn)")
         model.flow_penalty([], [])  # raises when the model's transition is not the vanilla one
-    if isinstance(model, EchoStateNetwork) and task.classify:
-        fits = [name for name in arch.compatible_tasks() if not get_task(name).classify]
-        raise ValueError(f"esn fits a linear readout to real-valued targets; task {task.name!r} "
-                         f"has class labels (tasks that fit esn: {', '.join(fits)})")
     if config.bptt is not None and not model.truncatable and config.bptt < steps:
         raise ValueError(f"{arch.name} cannot be trained with truncated BPTT (--bptt): it needs "
                          f"the whole sequence at once")
@@ -284,7 +280,7 @@ def train(config: TrainConfig, on_progress: Callable | None = None,
     save: where to write the run's checkpoint at its end.
     """
     task, steps, model = prepared if prepared is not None else prepare(config)
-    if isinstance(model, EchoStateNetwork):
+    if model.readout_only:
         return train_readout(config, task, steps, model, on_progress)
     params = model.parameters()
     opt = make_optimizer(config, params)

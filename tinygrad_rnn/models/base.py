@@ -106,7 +106,9 @@ class CatalogModel(Module):
     consumes: the batch type (or tuple of types) it reads; the catalog pairs it only with tasks
     that make one. feeds_back: teacher forced in training, so evaluation also runs it free
     (greedy decoding). truncatable: its unroll can be cut into chunks (truncated BPTT).
-    attends: its Run.extra holds weights `tinygrad-rnn attention` can show. options: name ->
+    attends: its Run.extra holds weights `tinygrad-rnn attention` can show. readout_only: only
+    a linear readout of fixed states is fitted (training.train_readout, no BPTT; real-valued
+    targets only). options: name ->
     (default, help), given to the constructor. A model that does not read SequenceBatch
     implements `run_batch(batch, teacher=True) -> Run`.
     """
@@ -116,6 +118,7 @@ class CatalogModel(Module):
     feeds_back = False
     truncatable = False
     attends = False
+    readout_only = False
     options: dict = {}
 
     def __init__(self, input_size: int, output_size: int, hidden_size: int):

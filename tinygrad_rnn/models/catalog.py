@@ -58,6 +58,9 @@ class Arch:
         if not task.per_step and "last" not in model.emits:
             return (f"{self.name} makes an output at every step from its targets, but task "
                     f"{task.name!r} has only one target at the end")
+        if model.readout_only and task.classify:
+            return (f"{self.name} fits a linear readout to real-valued targets, but task "
+                    f"{task.name!r} has class labels")
         if model.needs_context and not task.has_context:
             return (f"{self.name} is conditioned on a context vector, but task {task.name!r} "
                     f"has none")

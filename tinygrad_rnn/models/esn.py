@@ -29,6 +29,7 @@ class EchoStateNetwork(SequenceModel):
     """
 
     scope_name = "esn"
+    readout_only = True  # the reservoir is fixed: one fit of V, c (training.train_readout)
     emits = ("every",)
     options = {
         "spectral_radius": (1.25, "the reservoir matrix W's largest |eigenvalue| (> 0)"),
